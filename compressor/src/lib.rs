@@ -1,0 +1,1 @@
+//! The wolfpack compressor library.

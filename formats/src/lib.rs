@@ -1,0 +1,1 @@
+//! The `.wpk` model file format.

@@ -1,0 +1,1 @@
+//! wolfpack-optim.
