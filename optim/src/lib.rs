@@ -39,4 +39,4 @@ pub use float::Float;
 pub use problem::{FiniteSumGlm, Objective, StochasticObjective};
 pub use result::{Certificate, Control, IterInfo, OptimizeResult};
 pub use sets::ConstraintSet;
-pub use vertex::Vertex;
+pub use vertex::{Vertex, VertexIter};
