@@ -214,7 +214,8 @@ mod tests {
 
     #[test]
     fn rules_are_enforced() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Metadata)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut Metadata)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             ("dims.hidden", Box::new(|m| m.dims.hidden = 0)),
             ("tolerance", Box::new(|m| m.solver.tolerance = f32::NAN)),
             ("max_iterations", Box::new(|m| m.solver.max_iterations = 0)),

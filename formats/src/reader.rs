@@ -192,6 +192,21 @@ fn parse_table(bytes: &[u8]) -> Result<Sections<'_>, FormatError> {
             });
         }
     }
+    // Padding is specified as zero; checking it means no byte of the file escapes validation.
+    let mut gap_start = table_end;
+    for &(off, end, index) in &spans {
+        if bytes[gap_start as usize..off as usize].iter().any(|&b| b != 0) {
+            return Err(FormatError::Section {
+                index,
+                what: section_name(entries[index].0, entries[index].1),
+                problem: "padding before this section is not zero".into(),
+            });
+        }
+        gap_start = end;
+    }
+    if bytes[gap_start as usize..].iter().any(|&b| b != 0) {
+        return Err(FormatError::Header("bytes after the last section are not zero padding".into()));
+    }
     entries.retain(|e| e.0 & kind::OPTIONAL_FLAG == 0);
     Ok(Sections { entries })
 }
