@@ -45,7 +45,7 @@ pub use atomic::write_atomic;
 pub use error::FormatError;
 pub use matrix::{CsrView, DenseView, LowRankView, MatrixView, Storage};
 pub use metadata::{Activation, Dims, Metadata, Preprocessing, Provenance, SolverDefaults};
-pub use reader::ModelView;
+pub use reader::{reseal, ModelView};
 pub use values::{Indices, ValueType, Values};
 pub use wellposed::Structure;
 pub use writer::{Matrix, ModelFile, StoredMatrix};

@@ -262,3 +262,30 @@ fn permutation(sec: &[u8], n: usize) -> Result<&[u32], FormatError> {
     }
     Ok(order)
 }
+
+/// Recomputes every section checksum and the header checksum of a file in place, as far as its table can be read.
+///
+/// For fuzzing and tests only: it lets deliberately damaged files reach the structural checks behind the
+/// checksums. It never panics, whatever `bytes` holds.
+#[doc(hidden)]
+pub fn reseal(bytes: &mut [u8]) {
+    if bytes.len() < HEADER_LEN as usize {
+        return;
+    }
+    let count = (u32_at(bytes, 24) as usize).min(MAX_SECTIONS as usize);
+    for i in 0..count {
+        let e = (HEADER_LEN + ENTRY_LEN * i as u64) as usize;
+        if e + ENTRY_LEN as usize > bytes.len() {
+            return;
+        }
+        let (off, len) = (u64_at(bytes, e + 8), u64_at(bytes, e + 16));
+        let end = off.checked_add(len).filter(|&end| end <= bytes.len() as u64);
+        if let Some(end) = end {
+            let crc = crc32fast::hash(&bytes[off as usize..end as usize]);
+            bytes[e + 24..e + 28].copy_from_slice(&crc.to_le_bytes());
+        }
+    }
+    let table_end = (HEADER_LEN as usize + ENTRY_LEN as usize * count).min(bytes.len());
+    let crc = header_crc(&bytes[..table_end]);
+    bytes[28..32].copy_from_slice(&crc.to_le_bytes());
+}

@@ -3,29 +3,9 @@
 
 use wolfpack_format::AlignedBytes;
 
-/// Recomputes every section checksum and the header checksum, so a deliberate corruption reaches the deeper
-/// validation instead of being caught by a checksum.
+/// Recomputes every checksum, so a deliberate corruption reaches the deeper validation.
 pub fn refresh_checksums(bytes: &mut [u8]) {
-    let count = u32::from_le_bytes(bytes[24..28].try_into().unwrap()) as usize;
-    for i in 0..count.min(64) {
-        let e = 64 + 32 * i;
-        if e + 32 > bytes.len() {
-            return;
-        }
-        let off = u64::from_le_bytes(bytes[e + 8..e + 16].try_into().unwrap()) as usize;
-        let len = u64::from_le_bytes(bytes[e + 16..e + 24].try_into().unwrap()) as usize;
-        if let Some(data) = bytes.get(off..off.saturating_add(len)) {
-            let crc = crc32fast::hash(data);
-            bytes[e + 24..e + 28].copy_from_slice(&crc.to_le_bytes());
-        }
-    }
-    let table_end = (64 + 32 * count).min(bytes.len());
-    let mut h = crc32fast::Hasher::new();
-    h.update(&bytes[..28]);
-    h.update(&[0; 4]);
-    h.update(&bytes[32..table_end]);
-    let crc = h.finalize();
-    bytes[28..32].copy_from_slice(&crc.to_le_bytes());
+    wolfpack_format::reseal(bytes);
 }
 
 /// Byte range of section `index` (offset, length), read from the table.
