@@ -70,11 +70,7 @@ pub(crate) unsafe fn dot<W: Weight>(w: &[W], x: &[f32]) -> f32 {
     unsafe {
         while k + 16 <= n {
             acc0 = _mm256_fmadd_ps(W::load8_avx(wp.add(k)), _mm256_loadu_ps(xp.add(k)), acc0);
-            acc1 = _mm256_fmadd_ps(
-                W::load8_avx(wp.add(k + 8)),
-                _mm256_loadu_ps(xp.add(k + 8)),
-                acc1,
-            );
+            acc1 = _mm256_fmadd_ps(W::load8_avx(wp.add(k + 8)), _mm256_loadu_ps(xp.add(k + 8)), acc1);
             k += 16;
         }
         if k + 8 <= n {
@@ -112,12 +108,8 @@ unsafe fn batch_add_with<W: Weight>(
     // the weight loads read w[k] for k < w.len().
     unsafe {
         while b + 32 <= batch {
-            let (mut a0, mut a1, mut a2, mut a3) = (
-                _mm256_setzero_ps(),
-                _mm256_setzero_ps(),
-                _mm256_setzero_ps(),
-                _mm256_setzero_ps(),
-            );
+            let (mut a0, mut a1, mut a2, mut a3) =
+                (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
             for k in 0..w.len() {
                 let wk = (*wp.add(k)).splat_avx();
                 let c = xp.add(col(k) * batch + b);
@@ -129,14 +121,8 @@ unsafe fn batch_add_with<W: Weight>(
             let o = op.add(b);
             _mm256_storeu_ps(o, _mm256_fmadd_ps(vs, a0, _mm256_loadu_ps(o)));
             _mm256_storeu_ps(o.add(8), _mm256_fmadd_ps(vs, a1, _mm256_loadu_ps(o.add(8))));
-            _mm256_storeu_ps(
-                o.add(16),
-                _mm256_fmadd_ps(vs, a2, _mm256_loadu_ps(o.add(16))),
-            );
-            _mm256_storeu_ps(
-                o.add(24),
-                _mm256_fmadd_ps(vs, a3, _mm256_loadu_ps(o.add(24))),
-            );
+            _mm256_storeu_ps(o.add(16), _mm256_fmadd_ps(vs, a2, _mm256_loadu_ps(o.add(16))));
+            _mm256_storeu_ps(o.add(24), _mm256_fmadd_ps(vs, a3, _mm256_loadu_ps(o.add(24))));
             b += 32;
         }
         while b + 8 <= batch {
@@ -187,13 +173,7 @@ pub(crate) unsafe fn gather_batch_add<W: Weight, I: Index>(
 /// AVX2/FMA/F16C available; `out.len() >= batch`; `w.len() * batch <= x.len()`.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) unsafe fn dense_batch_add<W: Weight>(
-    w: &[W],
-    s: f32,
-    x: &[f32],
-    batch: usize,
-    out: &mut [f32],
-) {
+pub(crate) unsafe fn dense_batch_add<W: Weight>(w: &[W], s: f32, x: &[f32], batch: usize, out: &mut [f32]) {
     // SAFETY: the caller's contract.
     unsafe { batch_add_with(w, |k| k, s, x, batch, out) }
 }

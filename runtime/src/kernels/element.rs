@@ -118,14 +118,7 @@ impl Weight for f16 {
         // The f16 NEON conversion intrinsics are not stable Rust yet: widen through `half` (which uses the
         // hardware conversion when available) into a small array.
         // SAFETY: the caller guarantees 4 readable f16 at p.
-        let w = unsafe {
-            [
-                (*p).to_f32(),
-                (*p.add(1)).to_f32(),
-                (*p.add(2)).to_f32(),
-                (*p.add(3)).to_f32(),
-            ]
-        };
+        let w = unsafe { [(*p).to_f32(), (*p.add(1)).to_f32(), (*p.add(2)).to_f32(), (*p.add(3)).to_f32()] };
         // SAFETY: `w` holds 4 f32.
         unsafe { vld1q_f32(w.as_ptr()) }
     }
@@ -190,14 +183,7 @@ impl Weight for i8 {
     unsafe fn load4_neon(p: *const Self) -> float32x4_t {
         // A 4-byte NEON load of i8 would need an 8-byte read past the lanes: widen through an array.
         // SAFETY: the caller guarantees 4 readable i8 at p.
-        let w = unsafe {
-            [
-                f32::from(*p),
-                f32::from(*p.add(1)),
-                f32::from(*p.add(2)),
-                f32::from(*p.add(3)),
-            ]
-        };
+        let w = unsafe { [f32::from(*p), f32::from(*p.add(1)), f32::from(*p.add(2)), f32::from(*p.add(3))] };
         // SAFETY: `w` holds 4 f32.
         unsafe { vld1q_f32(w.as_ptr()) }
     }

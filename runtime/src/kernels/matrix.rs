@@ -2,115 +2,30 @@
 
 use core::fmt;
 
-use half::{bf16, f16};
-
 #[cfg(target_arch = "x86_64")]
 use super::avx2;
 #[cfg(target_arch = "aarch64")]
 use super::neon;
 use super::{scalar, Isa, Kernels};
 
-/// Stored weights of one matrix.
-#[derive(Clone, Copy, Debug)]
-pub enum Values<'a> {
-    /// IEEE single precision.
-    F32(&'a [f32]),
-    /// IEEE half precision.
-    F16(&'a [f16]),
-    /// bfloat16 (the top 16 bits of an `f32`).
-    Bf16(&'a [bf16]),
-    /// Symmetric 8-bit quantisation: weight `(i, j)` is `scales[i] * q[(i, j)]`, one scale per row.
-    I8 {
-        /// Quantised weights.
-        q: &'a [i8],
-        /// One scale per row of the matrix that holds them.
-        scales: &'a [f32],
-    },
+pub use wolfpack_format::{Indices, Values};
+
+/// Bytes the weights (and `i8` scales) occupy.
+fn value_bytes(v: &Values) -> usize {
+    let scales = match v {
+        Values::I8 { scales, .. } => 4 * scales.len(),
+        _ => 0,
+    };
+    v.len() * v.value_type().size() as usize + scales
 }
 
-impl Values<'_> {
-    /// Number of stored weights.
-    pub fn len(&self) -> usize {
-        match self {
-            Values::F32(v) => v.len(),
-            Values::F16(v) => v.len(),
-            Values::Bf16(v) => v.len(),
-            Values::I8 { q, .. } => q.len(),
+/// Checks that `i8` values carry one scale per row (`rows` scale groups).
+fn check_scales(v: &Values, what: &'static str, rows: usize) -> Result<(), MatrixError> {
+    match v {
+        Values::I8 { scales, .. } if scales.len() != rows => {
+            Err(MatrixError::Length { what, expected: rows, found: scales.len() })
         }
-    }
-
-    /// Whether no weight is stored.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Bytes the weights (and `i8` scales) occupy.
-    pub fn bytes(&self) -> usize {
-        match self {
-            Values::F32(v) => 4 * v.len(),
-            Values::F16(v) => 2 * v.len(),
-            Values::Bf16(v) => 2 * v.len(),
-            Values::I8 { q, scales } => q.len() + 4 * scales.len(),
-        }
-    }
-
-    /// Weight `k`, dequantised with the scale of row `row` (used only off the hot paths).
-    fn get(&self, k: usize, row: usize) -> f32 {
-        match self {
-            Values::F32(v) => v[k],
-            Values::F16(v) => v[k].to_f32(),
-            Values::Bf16(v) => v[k].to_f32(),
-            Values::I8 { q, scales } => scales[row] * f32::from(q[k]),
-        }
-    }
-
-    fn check_scales(&self, what: &'static str, rows: usize) -> Result<(), MatrixError> {
-        match self {
-            Values::I8 { scales, .. } if scales.len() != rows => Err(MatrixError::Length {
-                what,
-                expected: rows,
-                found: scales.len(),
-            }),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// Column indices of a CSR matrix.
-#[derive(Clone, Copy, Debug)]
-pub enum Indices<'a> {
-    /// 16-bit indices (matrices with at most 65,536 columns).
-    U16(&'a [u16]),
-    /// 32-bit indices.
-    U32(&'a [u32]),
-}
-
-impl Indices<'_> {
-    /// Number of indices.
-    pub fn len(&self) -> usize {
-        match self {
-            Indices::U16(v) => v.len(),
-            Indices::U32(v) => v.len(),
-        }
-    }
-
-    /// Whether there is no index.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn get(&self, k: usize) -> usize {
-        match self {
-            Indices::U16(v) => usize::from(v[k]),
-            Indices::U32(v) => v[k] as usize,
-        }
-    }
-
-    fn bytes(&self) -> usize {
-        match self {
-            Indices::U16(v) => 2 * v.len(),
-            Indices::U32(v) => 4 * v.len(),
-        }
+        _ => Ok(()),
     }
 }
 
@@ -187,16 +102,13 @@ pub enum MatrixError {
 impl fmt::Display for MatrixError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            MatrixError::Length {
-                what,
-                expected,
-                found,
-            } => write!(f, "{what} has length {found}, expected {expected}"),
+            MatrixError::Length { what, expected, found } => {
+                write!(f, "{what} has length {found}, expected {expected}")
+            }
             MatrixError::TooLarge { what } => write!(f, "{what} is too large"),
-            MatrixError::RowPointers { row } => write!(
-                f,
-                "CSR row pointers are not monotone from 0 to nnz (row {row})"
-            ),
+            MatrixError::RowPointers { row } => {
+                write!(f, "CSR row pointers are not monotone from 0 to nnz (row {row})")
+            }
             MatrixError::ColumnOutOfRange { row, col, cols } => {
                 write!(f, "CSR column index {col} in row {row} is not below {cols}")
             }
@@ -211,11 +123,7 @@ fn check_len(what: &'static str, found: usize, expected: usize) -> Result<(), Ma
     if found == expected {
         Ok(())
     } else {
-        Err(MatrixError::Length {
-            what,
-            expected,
-            found,
-        })
+        Err(MatrixError::Length { what, expected, found })
     }
 }
 
@@ -297,17 +205,9 @@ macro_rules! with_indices {
 impl<'a> MatRef<'a> {
     /// A dense row-major `rows x cols` matrix.
     pub fn dense(rows: usize, cols: usize, values: Values<'a>) -> Result<MatRef<'a>, MatrixError> {
-        check_len(
-            "dense values",
-            values.len(),
-            product("rows x cols", rows, cols)?,
-        )?;
-        values.check_scales("dense i8 scales", rows)?;
-        Ok(MatRef {
-            rows,
-            cols,
-            storage: Storage::Dense { values },
-        })
+        check_len("dense values", values.len(), product("rows x cols", rows, cols)?)?;
+        check_scales(&values, "dense i8 scales", rows)?;
+        Ok(MatRef { rows, cols, storage: Storage::Dense { values } })
     }
 
     /// A CSR matrix; checks the row pointers, every column index and the lengths (O(nnz)).
@@ -324,12 +224,11 @@ impl<'a> MatRef<'a> {
         check_len(
             "CSR row pointers",
             row_ptr.len(),
-            rows.checked_add(1)
-                .ok_or(MatrixError::TooLarge { what: "rows" })?,
+            rows.checked_add(1).ok_or(MatrixError::TooLarge { what: "rows" })?,
         )?;
         let nnz = values.len();
         check_len("CSR column indices", col_idx.len(), nnz)?;
-        values.check_scales("CSR i8 scales", rows)?;
+        check_scales(&values, "CSR i8 scales", rows)?;
         if row_ptr[0] != 0 {
             return Err(MatrixError::RowPointers { row: 0 });
         }
@@ -348,21 +247,9 @@ impl<'a> MatRef<'a> {
         };
         if let Some(k) = bad {
             let row = row_ptr.partition_point(|&p| p as usize <= k) - 1;
-            return Err(MatrixError::ColumnOutOfRange {
-                row,
-                col: col_idx.get(k),
-                cols,
-            });
+            return Err(MatrixError::ColumnOutOfRange { row, col: col_idx.get(k), cols });
         }
-        Ok(MatRef {
-            rows,
-            cols,
-            storage: Storage::Csr {
-                row_ptr,
-                col_idx,
-                values,
-            },
-        })
+        Ok(MatRef { rows, cols, storage: Storage::Csr { row_ptr, col_idx, values } })
     }
 
     /// The low-rank product `U V`, `U`: `rows x rank`, `V`: `rank x cols`, both row-major.
@@ -375,13 +262,9 @@ impl<'a> MatRef<'a> {
     ) -> Result<MatRef<'a>, MatrixError> {
         check_len("low-rank U", u.len(), product("rows x rank", rows, rank)?)?;
         check_len("low-rank V", v.len(), product("rank x cols", rank, cols)?)?;
-        u.check_scales("low-rank U i8 scales", rows)?;
-        v.check_scales("low-rank V i8 scales", rank)?;
-        Ok(MatRef {
-            rows,
-            cols,
-            storage: Storage::LowRank { rank, u, v },
-        })
+        check_scales(&u, "low-rank U i8 scales", rows)?;
+        check_scales(&v, "low-rank V i8 scales", rank)?;
+        Ok(MatRef { rows, cols, storage: Storage::LowRank { rank, u, v } })
     }
 
     /// Number of rows.
@@ -410,13 +293,11 @@ impl<'a> MatRef<'a> {
     /// Bytes one product streams from memory: weights, scales, indices and row pointers.
     pub fn bytes(&self) -> usize {
         match &self.storage {
-            Storage::Dense { values } => values.bytes(),
-            Storage::Csr {
-                row_ptr,
-                col_idx,
-                values,
-            } => values.bytes() + col_idx.bytes() + 4 * row_ptr.len(),
-            Storage::LowRank { u, v, .. } => u.bytes() + v.bytes(),
+            Storage::Dense { values } => value_bytes(values),
+            Storage::Csr { row_ptr, col_idx, values } => {
+                value_bytes(values) + col_idx.len() * col_idx.width() as usize + 4 * row_ptr.len()
+            }
+            Storage::LowRank { u, v, .. } => value_bytes(u) + value_bytes(v),
         }
     }
 
@@ -436,13 +317,7 @@ impl<'a> MatRef<'a> {
     }
 
     /// `y += M x`.
-    pub fn gemv_add(
-        &self,
-        k: Kernels,
-        x: &[f32],
-        y: &mut [f32],
-        scratch: &mut [f32],
-    ) -> Result<(), MatrixError> {
+    pub fn gemv_add(&self, k: Kernels, x: &[f32], y: &mut [f32], scratch: &mut [f32]) -> Result<(), MatrixError> {
         self.gemm_add(k, x, 1, y, scratch)
     }
 
@@ -457,11 +332,7 @@ impl<'a> MatRef<'a> {
         scratch: &mut [f32],
     ) -> Result<(), MatrixError> {
         check_len("input", x.len(), product("cols x batch", self.cols, batch)?)?;
-        check_len(
-            "output",
-            y.len(),
-            product("rows x batch", self.rows, batch)?,
-        )?;
+        check_len("output", y.len(), product("rows x batch", self.rows, batch)?)?;
         if batch == 0 {
             return Ok(());
         }
@@ -472,15 +343,13 @@ impl<'a> MatRef<'a> {
             } else {
                 on_backend!(k, dense_matmat_add(self.cols, w, s, x, batch, y))
             }),
-            Storage::Csr {
-                row_ptr,
-                col_idx,
-                values,
-            } => with_values!(values, |w, s| with_indices!(col_idx, |idx| if vector {
-                on_backend!(k, csr_matvec_add(row_ptr, idx, w, s, x, y))
-            } else {
-                on_backend!(k, csr_matmat_add(row_ptr, idx, w, s, x, batch, y))
-            })),
+            Storage::Csr { row_ptr, col_idx, values } => {
+                with_values!(values, |w, s| with_indices!(col_idx, |idx| if vector {
+                    on_backend!(k, csr_matvec_add(row_ptr, idx, w, s, x, y))
+                } else {
+                    on_backend!(k, csr_matmat_add(row_ptr, idx, w, s, x, batch, y))
+                }))
+            }
             Storage::LowRank { rank, u, v } => {
                 let need = self.scratch_len(batch);
                 let found = scratch.len();
@@ -490,18 +359,20 @@ impl<'a> MatRef<'a> {
                     found,
                 })?;
                 t.fill(0.0);
-                MatRef {
-                    rows: rank,
-                    cols: self.cols,
-                    storage: Storage::Dense { values: v },
-                }
-                .gemm_add(k, x, batch, t, &mut [])?;
-                MatRef {
-                    rows: self.rows,
-                    cols: rank,
-                    storage: Storage::Dense { values: u },
-                }
-                .gemm_add(k, t, batch, y, &mut [])?;
+                MatRef { rows: rank, cols: self.cols, storage: Storage::Dense { values: v } }.gemm_add(
+                    k,
+                    x,
+                    batch,
+                    t,
+                    &mut [],
+                )?;
+                MatRef { rows: self.rows, cols: rank, storage: Storage::Dense { values: u } }.gemm_add(
+                    k,
+                    t,
+                    batch,
+                    y,
+                    &mut [],
+                )?;
             }
         }
         Ok(())
@@ -524,10 +395,7 @@ impl<'a> MatRef<'a> {
         out: &mut [f32],
     ) -> Result<(), MatrixError> {
         if i >= self.rows {
-            return Err(MatrixError::RowOutOfRange {
-                row: i,
-                rows: self.rows,
-            });
+            return Err(MatrixError::RowOutOfRange { row: i, rows: self.rows });
         }
         check_len("input", x.len(), product("cols x batch", self.cols, batch)?)?;
         check_len("output", out.len(), batch)?;
@@ -542,11 +410,7 @@ impl<'a> MatRef<'a> {
                     on_backend!(k, dense_batch_add(w, s, x, batch, out));
                 }
             }),
-            Storage::Csr {
-                row_ptr,
-                col_idx,
-                values,
-            } => {
+            Storage::Csr { row_ptr, col_idx, values } => {
                 let (a, b) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
                 with_values!(values, |w, s| with_indices!(col_idx, |idx| {
                     let (w, idx, s) = (&w[a..b], &idx[a..b], super::row_scale(s, i));
@@ -572,38 +436,19 @@ impl<'a> MatRef<'a> {
         }
         Ok(())
     }
+}
 
-    /// The matrix as dense row-major `f32` (dequantised), for inspection and export; allocates.
-    pub fn to_dense(&self) -> Vec<f32> {
-        let mut out = vec![0.0f32; self.rows * self.cols];
-        match self.storage {
-            Storage::Dense { values } => {
-                for (k, o) in out.iter_mut().enumerate() {
-                    *o = values.get(k, k / self.cols.max(1));
-                }
-            }
-            Storage::Csr {
-                row_ptr,
-                col_idx,
-                values,
-            } => {
-                for i in 0..self.rows {
-                    for k in row_ptr[i] as usize..row_ptr[i + 1] as usize {
-                        out[i * self.cols + col_idx.get(k)] += values.get(k, i);
-                    }
-                }
-            }
-            Storage::LowRank { rank, u, v } => {
-                for i in 0..self.rows {
-                    for r in 0..rank {
-                        let uir = u.get(i * rank + r, i);
-                        for j in 0..self.cols {
-                            out[i * self.cols + j] += uir * v.get(r * self.cols + j, r);
-                        }
-                    }
-                }
-            }
+impl<'a> TryFrom<&wolfpack_format::MatrixView<'a>> for MatRef<'a> {
+    type Error = MatrixError;
+
+    /// Re-checks the structure the kernels rely on (the format's parser has checked it too, but its views are
+    /// plain public structs that anyone can build).
+    fn try_from(m: &wolfpack_format::MatrixView<'a>) -> Result<MatRef<'a>, MatrixError> {
+        use wolfpack_format::MatrixView as V;
+        match *m {
+            V::Dense(d) => MatRef::dense(d.rows, d.cols, d.values),
+            V::Csr(c) => MatRef::csr(c.rows, c.cols, c.row_ptr, c.col_idx, c.values),
+            V::LowRank(l) => MatRef::low_rank(l.rows, l.cols, l.rank, l.u, l.v),
         }
-        out
     }
 }

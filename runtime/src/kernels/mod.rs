@@ -40,9 +40,7 @@ impl Isa {
             Isa::Scalar => true,
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => {
-                is_x86_feature_detected!("avx2")
-                    && is_x86_feature_detected!("fma")
-                    && is_x86_feature_detected!("f16c")
+                is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
             }
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
@@ -63,10 +61,7 @@ pub struct Kernels {
 impl Kernels {
     /// The fastest backend this CPU supports.
     pub fn detect() -> Kernels {
-        [Isa::Avx2, Isa::Neon]
-            .into_iter()
-            .find_map(Kernels::with_isa)
-            .unwrap_or(Kernels::scalar())
+        [Isa::Avx2, Isa::Neon].into_iter().find_map(Kernels::with_isa).unwrap_or(Kernels::scalar())
     }
 
     /// The portable scalar backend (always available).
@@ -81,9 +76,7 @@ impl Kernels {
 
     /// Every backend this CPU supports, scalar first (what the tests compare).
     pub fn all_available() -> impl Iterator<Item = Kernels> {
-        [Isa::Scalar, Isa::Avx2, Isa::Neon]
-            .into_iter()
-            .filter_map(Kernels::with_isa)
+        [Isa::Scalar, Isa::Avx2, Isa::Neon].into_iter().filter_map(Kernels::with_isa)
     }
 
     /// The backend.
