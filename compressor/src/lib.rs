@@ -1,1 +1,4 @@
-//! The wolfpack compressor library.
+//! The wolfpack compressor library: data sets ([`data`]), the trainable implicit model ([`model`]) and the
+//! training recipe that meets a budget of stored weights ([`train`]).
+
+pub mod data;
