@@ -2,3 +2,4 @@
 //! training recipe that meets a budget of stored weights ([`train`]).
 
 pub mod data;
+pub mod model;
