@@ -1,0 +1,129 @@
+//! Supports (which entries of `A`, `B`, `C`, `D` may be nonzero) and their selection to an exact budget.
+//!
+//! Selection keeps the `k` entries of largest magnitude over all four matrices at once (global magnitude ranking,
+//! which beat per-layer quotas at small budgets in the anchors). Frank-Wolfe iterates hold many entries of exactly
+//! equal magnitude (multiples of a radius), so "keep everything above the k-th magnitude" can keep far more than `k`:
+//! ties are broken by position, and exactly `k` entries are kept.
+
+use crate::model::{Params, Which};
+use serde::{Deserialize, Serialize};
+
+/// One boolean per entry of each weight matrix, in [`Which::ALL`] order; `true` = may be nonzero.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Support {
+    /// Masks of `A`, `B`, `C`, `D`.
+    pub masks: [Vec<bool>; 4],
+}
+
+impl Support {
+    /// Every entry allowed, except `A` when `use_a` is false (a feed-forward model).
+    pub fn full(p: &Params, use_a: bool) -> Support {
+        let masks = Which::ALL.map(|w| {
+            let (r, c) = p.shape(w);
+            vec![w != Which::A || use_a; r * c]
+        });
+        Support { masks }
+    }
+
+    /// The mask of one matrix.
+    pub fn mask(&self, w: Which) -> &[bool] {
+        &self.masks[w as usize]
+    }
+
+    /// Number of allowed entries.
+    pub fn size(&self) -> usize {
+        self.masks
+            .iter()
+            .map(|m| m.iter().filter(|b| **b).count())
+            .sum()
+    }
+
+    /// Zeroes every disallowed entry of `p`.
+    pub fn apply(&self, p: &mut Params) {
+        for w in Which::ALL {
+            for (v, &ok) in p.mat_mut(w).iter_mut().zip(self.mask(w)) {
+                if !ok {
+                    *v = 0.0;
+                }
+            }
+        }
+    }
+
+    /// Shrinks the support to exactly `min(k, size)` entries: the largest `|value|` of `p` among allowed entries, ties
+    /// broken by (matrix, position).
+    pub fn keep_top(&mut self, p: &Params, k: usize) {
+        let mut cand: Vec<(f32, u8, u32)> = Vec::new();
+        for w in Which::ALL {
+            for (i, (&v, &ok)) in p.mat(w).iter().zip(self.mask(w)).enumerate() {
+                if ok {
+                    cand.push((v.abs(), w as u8, i as u32));
+                }
+            }
+        }
+        if k >= cand.len() {
+            return;
+        }
+        let order = |a: &(f32, u8, u32), b: &(f32, u8, u32)| {
+            b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2)))
+        };
+        if k > 0 {
+            cand.select_nth_unstable_by(k - 1, order);
+        }
+        for m in self.masks.iter_mut() {
+            m.iter_mut().for_each(|b| *b = false);
+        }
+        for &(_, w, i) in &cand[..k] {
+            self.masks[w as usize][i as usize] = true;
+        }
+    }
+}
+
+/// The Zhu & Gupta (2017, "To prune, or not to prune") cubic schedule, in kept entries: from `start` entries to
+/// `end` as `frac` goes from 0 to 1, `k = end + (start - end) (1 - frac)^3`.
+pub fn cubic_keep(start: usize, end: usize, frac: f64) -> usize {
+    let f = frac.clamp(0.0, 1.0);
+    let extra = (start.saturating_sub(end)) as f64 * (1.0 - f).powi(3);
+    end + extra.round() as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_exactly_k_even_with_ties() {
+        let mut p = Params::zeros(4, 3, 2);
+        p.b.iter_mut().for_each(|v| *v = 0.5); // 12 tied entries
+        p.c[0] = -2.0;
+        let mut s = Support::full(&p, true);
+        s.keep_top(&p, 5);
+        assert_eq!(s.size(), 5);
+        assert!(s.mask(Which::C)[0]);
+        assert_eq!(s.mask(Which::B).iter().filter(|b| **b).count(), 4);
+        s.apply(&mut p);
+        assert_eq!(p.total_nnz(), 5);
+    }
+
+    #[test]
+    fn keep_top_only_shrinks_and_respects_disabled_a() {
+        let mut p = Params::zeros(2, 2, 2);
+        p.a = vec![9.0; 4];
+        p.b = vec![1.0, 2.0, 3.0, 4.0];
+        let mut s = Support::full(&p, false);
+        s.keep_top(&p, 2);
+        assert!(!s.mask(Which::A).iter().any(|b| *b));
+        assert_eq!(s.mask(Which::B), &[false, false, true, true]);
+        s.keep_top(&p, 10);
+        assert_eq!(s.size(), 2);
+    }
+
+    #[test]
+    fn cubic_schedule_endpoints_and_monotone() {
+        assert_eq!(cubic_keep(1000, 10, 0.0), 1000);
+        assert_eq!(cubic_keep(1000, 10, 1.0), 10);
+        let ks: Vec<usize> = (0..=10)
+            .map(|i| cubic_keep(1000, 10, i as f64 / 10.0))
+            .collect();
+        assert!(ks.windows(2).all(|w| w[0] >= w[1]));
+    }
+}
