@@ -371,9 +371,14 @@ pub fn compress(
                 g,
             );
             loss_sum += f64::from(l);
-            let bw = ck
-                .params
-                .backward(&fwd, u, g, &cfg.train_solve, InputGrad::No);
+            let bw = ck.params.backward_on(
+                &fwd,
+                u,
+                g,
+                &cfg.train_solve,
+                InputGrad::No,
+                Some(&ck.support.masks),
+            );
             if step == fw_steps && cfg.method == Method::Adam {
                 // Frank-Wolfe's momentum is no Adam moment: start Adam's estimates afresh.
                 ck.opt = OptState::new(&ck.params);
