@@ -144,7 +144,7 @@ mod tests {
                 s ^= s << 13;
                 s ^= s >> 7;
                 s ^= s << 17;
-                if s % 10 == 0 {
+                if s.is_multiple_of(10) {
                     (s % 1000) as f32 / 500.0 - 1.0
                 } else {
                     0.0
