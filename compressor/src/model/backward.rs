@@ -11,7 +11,7 @@
 //! iterate from `w = M g` until the L1 change of every example's adjoint is at most `tol` times its L1 size.
 
 use super::gemm::{gemm, View};
-use super::sparse::{masked_at_b, transpose, Csr, SPARSE_BELOW};
+use super::sparse::{csr_transpose, gauss_seidel, masked_at_b, transpose, Csr, SPARSE_BELOW};
 use super::{Forward, Params, SolveOptions};
 
 /// Gradients of a batch loss w.r.t. the model, and optionally w.r.t. its inputs.
@@ -121,7 +121,20 @@ impl Params {
         if self.a.iter().any(|&a| a != 0.0) {
             let mut t = vec![0.0f32; m * h];
             let a_sparse = Csr::if_sparse(&self.a, h, h);
-            while iterations < opts.max_iter.max(1) {
+            if let Some(a) = &a_sparse {
+                let (at, tol) = (csr_transpose(a), opts.tol);
+                let act = |i: usize, k: usize, z: f32| if x[i * h + k] > 0.0 { z } else { 0.0 };
+                let (sweeps, _) = gauss_seidel(
+                    &at,
+                    &g,
+                    &mut w,
+                    act,
+                    |_, dl1, size| dl1 <= tol * size,
+                    opts.max_iter.max(2) - 1,
+                );
+                iterations += sweeps;
+            }
+            while a_sparse.is_none() && iterations < opts.max_iter.max(1) {
                 t.copy_from_slice(&g);
                 match &a_sparse {
                     Some(a) => a.scatter(&w, &mut t),

@@ -1,7 +1,7 @@
 //! The forward pass: the fixed point `x = relu(A x + B u + b)` by Picard iteration, then `y = C x + D u + c`.
 
 use super::gemm::{gemm, View};
-use super::sparse::Csr;
+use super::sparse::{gauss_seidel, Csr};
 use super::Params;
 
 /// Stopping rule of a fixed-point solve (forward state or adjoint).
@@ -70,7 +70,20 @@ impl Params {
         if self.a.iter().any(|&a| a != 0.0) {
             let mut z = vec![0.0f32; m * h];
             let a_sparse = Csr::if_sparse(&self.a, h, h);
-            while iterations < opts.max_iter.max(1) {
+            if let Some(a) = &a_sparse {
+                let tol = opts.tol;
+                let (sweeps, res) = gauss_seidel(
+                    a,
+                    &v,
+                    &mut x,
+                    |_, _, z| z.max(0.0),
+                    |d, _, _| d <= tol,
+                    opts.max_iter.max(2) - 1,
+                );
+                iterations += sweeps;
+                residual = res;
+            }
+            while a_sparse.is_none() && iterations < opts.max_iter.max(1) {
                 z.copy_from_slice(&v);
                 match &a_sparse {
                     Some(a) => a.mul_t(&x, &mut z, true),
