@@ -29,7 +29,7 @@ fn meets_the_budget_exactly_and_learns() {
     .unwrap();
     assert_eq!(epochs, 12);
     let total: usize = out.nnz.iter().sum();
-    assert!(total <= 600 && total >= 590, "nnz {total}");
+    assert!((590..=600).contains(&total), "nnz {total}");
     assert_eq!(out.params.total_nnz(), total);
     // Ten balanced classes: chance is 10%. 600 weights on 8x8 digits reach far more.
     assert!(out.test_accuracy > 0.85, "accuracy {}", out.test_accuracy);
