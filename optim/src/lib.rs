@@ -1,1 +1,40 @@
-//! wolfpack-optim.
+//! # wolfpack-optim
+//!
+//! Constrained and unconstrained, full-batch and stochastic first-order optimisation, in the
+//! spirit of `scipy.optimize`, copt (Pedregosa et al.) and chop (Négiar, Pedregosa,
+//! El Ghaoui): one call per method, one [`OptimizeResult`] with a convergence certificate.
+//!
+//! * [`sets`]: constraint sets with their linear minimisation oracle (LMO) and projection
+//!   (L1, L2, L-inf balls, simplex, box, group-L1, K-sparse polytope, nuclear-norm ball, the
+//!   row-wise wrapper, and the adversarial threat models L-inf/L2 ball ∩ box).
+//! * [`prox`]: penalties with a proximal operator (L1, group L1).
+//! * [`fullbatch`]: Frank-Wolfe (three step rules), away-step and pairwise Frank-Wolfe,
+//!   projected gradient and FISTA, proximal gradient, gradient descent, L-BFGS.
+//! * [`stochastic`]: SGD with momentum, Adam, stochastic Frank-Wolfe with momentum,
+//!   stochastic projected gradient (all usable one step at a time), and the variance-reduced
+//!   stochastic Frank-Wolfe of Négiar et al. (2020) for finite sums of generalised linear models.
+//! * [`problem`] and [`glm`]: the traits describing objectives, and ready-made GLM losses.
+//!
+//! Everything is generic over [`Float`] (`f32`, `f64`).
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod float;
+pub mod fullbatch;
+pub mod glm;
+pub mod linalg;
+pub mod problem;
+pub mod prox;
+pub mod result;
+pub mod rng;
+pub mod sets;
+pub mod stochastic;
+pub mod vertex;
+
+pub use error::{OptimError, Result};
+pub use float::Float;
+pub use problem::{FiniteSumGlm, Objective, StochasticObjective};
+pub use result::{Certificate, Control, IterInfo, OptimizeResult};
+pub use sets::ConstraintSet;
+pub use vertex::Vertex;

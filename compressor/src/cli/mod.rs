@@ -1,0 +1,64 @@
+//! The command-line interface: argument parsing (clap) and dispatch. One file per subcommand.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+mod inspect;
+
+/// An error for the user: one line, naming the file and the problem.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+impl CliError {
+    /// `PATH: problem`.
+    pub fn at(path: &Path, problem: impl std::fmt::Display) -> Self {
+        CliError(format!("{}: {problem}", path.display()))
+    }
+}
+
+/// Result of a subcommand.
+pub type CliResult = Result<(), CliError>;
+
+/// wolfpack trains small, sparse implicit neural networks with Frank-Wolfe and runs them fast on CPUs.
+#[derive(Debug, Parser)]
+#[command(name = "wolfpack", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show a model file's dimensions, storage kinds, nonzero count, size, kappa and metadata.
+    ///
+    /// The file is fully validated first (checksums, structure, well-posedness); a bad file is reported in one
+    /// line and the exit code is 1.
+    Inspect(inspect::Args),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Inspect(args) => inspect::run(&args),
+    }
+}
+
+/// Reads a whole model file into an aligned buffer, naming the file in any error.
+pub fn read_model_bytes(path: &Path) -> Result<wolfpack_format::AlignedBytes, CliError> {
+    let bytes = std::fs::read(path).map_err(|e| CliError::at(path, e))?;
+    Ok(wolfpack_format::AlignedBytes::copy_from(&bytes))
+}
+
+/// A path argument.
+pub type PathArg = PathBuf;

@@ -1,0 +1,258 @@
+//! Small dense linear-algebra helpers on slices (plain loops the compiler vectorises).
+
+use crate::Float;
+
+/// Inner product `<a, b>`. Four independent accumulators let the compiler use SIMD lanes and
+/// break the floating-point dependency chain.
+#[inline]
+pub fn dot<T: Float>(a: &[T], b: &[T]) -> T {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [T::zero(); 8];
+    let chunks = n / 8;
+    for k in 0..chunks {
+        let (ca, cb) = (&a[8 * k..8 * k + 8], &b[8 * k..8 * k + 8]);
+        for l in 0..8 {
+            acc[l] += ca[l] * cb[l];
+        }
+    }
+    let mut s = T::zero();
+    for i in 8 * chunks..n {
+        s += a[i] * b[i];
+    }
+    (acc[0] + acc[4]) + (acc[1] + acc[5]) + (acc[2] + acc[6]) + (acc[3] + acc[7]) + s
+}
+
+/// `y += alpha * x`.
+#[inline]
+pub fn axpy<T: Float>(alpha: T, x: &[T], y: &mut [T]) {
+    debug_assert_eq!(x.len(), y.len());
+    for (yi, &xi) in y.iter_mut().zip(x) {
+        *yi += alpha * xi;
+    }
+}
+
+/// `x *= alpha`.
+#[inline]
+pub fn scale<T: Float>(alpha: T, x: &mut [T]) {
+    for xi in x {
+        *xi *= alpha;
+    }
+}
+
+/// Squared Euclidean norm.
+#[inline]
+pub fn norm2_sq<T: Float>(x: &[T]) -> T {
+    dot(x, x)
+}
+
+/// Euclidean norm.
+#[inline]
+pub fn norm2<T: Float>(x: &[T]) -> T {
+    norm2_sq(x).sqrt()
+}
+
+/// L1 norm.
+#[inline]
+pub fn norm1<T: Float>(x: &[T]) -> T {
+    x.iter().map(|v| v.abs()).sum()
+}
+
+/// L-infinity norm.
+#[inline]
+pub fn norm_inf<T: Float>(x: &[T]) -> T {
+    x.iter().fold(T::zero(), |m, v| m.max(v.abs()))
+}
+
+/// Squared Euclidean distance `||a - b||^2`.
+#[inline]
+pub fn dist2_sq<T: Float>(a: &[T], b: &[T]) -> T {
+    a.iter().zip(b).map(|(&x, &y)| (x - y) * (x - y)).sum()
+}
+
+/// Index of the entry of largest absolute value (first one on ties); `None` for an empty slice.
+#[inline]
+pub fn argmax_abs<T: Float>(x: &[T]) -> Option<usize> {
+    let mut best = None;
+    let mut m = T::neg_infinity();
+    for (i, &v) in x.iter().enumerate() {
+        let a = v.abs();
+        if a > m {
+            m = a;
+            best = Some(i);
+        }
+    }
+    best
+}
+
+/// `true` if every entry is finite.
+#[inline]
+pub fn all_finite<T: Float>(x: &[T]) -> bool {
+    x.iter().all(|v| v.is_finite())
+}
+
+/// Row-major matrix-vector product `out = M v`, `M` being `rows x cols`.
+pub fn gemv<T: Float>(m: &[T], rows: usize, cols: usize, v: &[T], out: &mut [T]) {
+    for (r, o) in out.iter_mut().enumerate().take(rows) {
+        *o = dot(&m[r * cols..(r + 1) * cols], v);
+    }
+}
+
+/// Row-major transposed product `out = M^T v`, `M` being `rows x cols`.
+pub fn gemv_t<T: Float>(m: &[T], rows: usize, cols: usize, v: &[T], out: &mut [T]) {
+    out.iter_mut().for_each(|o| *o = T::zero());
+    for r in 0..rows {
+        axpy(v[r], &m[r * cols..(r + 1) * cols], out);
+    }
+}
+
+/// Thin singular value decomposition of a row-major `m x n` matrix by one-sided Jacobi
+/// rotations (Hestenes 1958; Demmel & Veselić 1992), accurate to working precision.
+///
+/// Returns `(u, s, vt)` with `u` `m x k` (row-major), `s` of length `k = min(m, n)` in
+/// decreasing order and `vt` `k x n` (row-major), so that `M = U diag(s) V^T`. Cost
+/// `O(sweeps * m * n * k)`; meant for the modest matrices of the nuclear-norm projection.
+pub fn svd_jacobi<T: Float>(a: &[T], m: usize, n: usize) -> (Vec<T>, Vec<T>, Vec<T>) {
+    // Work on the tall orientation: W (p x q, p >= q) column-major, rotate columns pairwise.
+    let transpose = m < n;
+    let (p, q) = if transpose { (n, m) } else { (m, n) };
+    // cols[j] = column j of W, length p.
+    let mut cols: Vec<Vec<T>> = (0..q)
+        .map(|j| {
+            (0..p)
+                .map(|i| {
+                    if transpose {
+                        a[j * n + i]
+                    } else {
+                        a[i * n + j]
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let mut v: Vec<Vec<T>> = (0..q)
+        .map(|j| {
+            let mut e = vec![T::zero(); q];
+            e[j] = T::one();
+            e
+        })
+        .collect();
+    let eps = T::epsilon();
+    for _sweep in 0..60 {
+        let mut rotated = false;
+        for j in 0..q {
+            for k in (j + 1)..q {
+                let alpha = norm2_sq(&cols[j]);
+                let beta = norm2_sq(&cols[k]);
+                let gamma = dot(&cols[j], &cols[k]);
+                if gamma.abs() <= eps * (alpha * beta).sqrt() || gamma == T::zero() {
+                    continue;
+                }
+                rotated = true;
+                let zeta = (beta - alpha) / (T::c(2.0) * gamma);
+                let t = zeta.signum() / (zeta.abs() + (T::one() + zeta * zeta).sqrt());
+                let c = T::one() / (T::one() + t * t).sqrt();
+                let s = c * t;
+                let (lo, hi) = cols.split_at_mut(k);
+                for (x, y) in lo[j].iter_mut().zip(hi[0].iter_mut()) {
+                    let (xj, xk) = (*x, *y);
+                    *x = c * xj - s * xk;
+                    *y = s * xj + c * xk;
+                }
+                let (lo, hi) = v.split_at_mut(k);
+                for (x, y) in lo[j].iter_mut().zip(hi[0].iter_mut()) {
+                    let (xj, xk) = (*x, *y);
+                    *x = c * xj - s * xk;
+                    *y = s * xj + c * xk;
+                }
+            }
+        }
+        if !rotated {
+            break;
+        }
+    }
+    let mut sv: Vec<(T, usize)> = cols
+        .iter()
+        .enumerate()
+        .map(|(j, c)| (norm2(c), j))
+        .collect();
+    sv.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(core::cmp::Ordering::Equal));
+    let k = q;
+    let s: Vec<T> = sv.iter().map(|x| x.0).collect();
+    // Left vectors of W: cols[j]/s_j (p-dim); right vectors: v[j] (q-dim).
+    let mut left = vec![T::zero(); p * k]; // p x k row-major
+    let mut right = vec![T::zero(); k * q]; // k x q row-major
+    for (r, &(sj, j)) in sv.iter().enumerate() {
+        for i in 0..p {
+            left[i * k + r] = if sj > T::zero() {
+                cols[j][i] / sj
+            } else {
+                T::zero()
+            };
+        }
+        right[r * q..(r + 1) * q].copy_from_slice(&v[j]);
+    }
+    if transpose {
+        // M^T = W = L S R^T  =>  M = R S L^T: U = R^T (m x k), V^T = L^T (k x n).
+        let mut u = vec![T::zero(); m * k];
+        for r in 0..k {
+            for i in 0..m {
+                u[i * k + r] = right[r * q + i];
+            }
+        }
+        let mut vt = vec![T::zero(); k * n];
+        for r in 0..k {
+            for i in 0..n {
+                vt[r * n + i] = left[i * k + r];
+            }
+        }
+        (u, s, vt)
+    } else {
+        (left, s, right)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+
+    #[test]
+    fn dot_matches_naive_on_odd_lengths() {
+        let mut rng = SplitMix64::new(3);
+        for n in [0usize, 1, 7, 8, 9, 31, 100] {
+            let a: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+            let b: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+            let naive: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            assert!((dot(&a, &b) - naive).abs() < 1e-12 * (1.0 + naive.abs()));
+        }
+    }
+
+    #[test]
+    fn svd_reconstructs_and_orders() {
+        let mut rng = SplitMix64::new(11);
+        for (m, n) in [(5usize, 3usize), (3, 5), (4, 4), (1, 6), (6, 1)] {
+            let a: Vec<f64> = (0..m * n).map(|_| rng.normal()).collect();
+            let (u, s, vt) = svd_jacobi(&a, m, n);
+            let k = m.min(n);
+            for w in s.windows(2) {
+                assert!(w[0] >= w[1]);
+            }
+            for i in 0..m {
+                for j in 0..n {
+                    let r: f64 = (0..k).map(|l| u[i * k + l] * s[l] * vt[l * n + j]).sum();
+                    assert!((r - a[i * n + j]).abs() < 1e-10, "({m},{n}) entry {i},{j}");
+                }
+            }
+            // Orthonormal right vectors.
+            for a1 in 0..k {
+                for a2 in 0..k {
+                    let d: f64 = (0..n).map(|j| vt[a1 * n + j] * vt[a2 * n + j]).sum();
+                    let e = if a1 == a2 { 1.0 } else { 0.0 };
+                    assert!((d - e).abs() < 1e-10);
+                }
+            }
+        }
+    }
+}
