@@ -6,7 +6,7 @@ use core::fmt;
 use super::avx2;
 #[cfg(target_arch = "aarch64")]
 use super::neon;
-use super::{scalar, Isa, Kernels};
+use super::{scalar, Kernels};
 
 pub use wolfpack_format::{Indices, Values};
 
@@ -158,10 +158,10 @@ macro_rules! on_backend {
             // SAFETY: a `Kernels` token only holds a backend detected on this CPU, and `MatRef`'s constructors
             // and the shape checks of the calling method establish the slice contract of the backends.
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { avx2::$f($($arg),*) },
+            super::Isa::Avx2 => unsafe { avx2::$f($($arg),*) },
             // SAFETY: as above.
             #[cfg(target_arch = "aarch64")]
-            Isa::Neon => unsafe { neon::$f($($arg),*) },
+            super::Isa::Neon => unsafe { neon::$f($($arg),*) },
             // SAFETY: the scalar backend checks its indexing.
             _ => unsafe { scalar::$f($($arg),*) },
         }
