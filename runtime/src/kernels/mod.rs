@@ -11,6 +11,7 @@
 //! vectorises for any sparsity pattern.
 
 mod element;
+mod elementwise;
 mod matrix;
 mod scalar;
 
@@ -20,6 +21,7 @@ mod avx2;
 mod neon;
 
 pub use element::{Index, Weight};
+pub(crate) use elementwise::larger;
 pub use matrix::{Indices, MatRef, MatrixError, Storage, Values};
 
 /// An instruction-set family the kernels are compiled for.
