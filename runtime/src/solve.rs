@@ -138,7 +138,6 @@ pub(crate) fn solve_hidden(
         return Ok(SolveStats { iterations: 1, residual: 0.0, solver: Solver::Direct });
     };
     let order = plan.view.order;
-    let unit = |pos: usize| order.map_or(pos, |o| o[pos] as usize);
     let solver = match options.method {
         Method::Auto if plan.view.structure.triangular && a.has_cheap_rows() => Solver::TriangularSweep,
         Method::Auto if a.has_cheap_rows() => Solver::GaussSeidel,
@@ -149,7 +148,7 @@ pub(crate) fn solve_hidden(
         // Units evaluated later are never read (A is strictly lower-triangular in this order); zero them anyway
         // so the state is defined whatever the caller left in the buffer.
         x.fill(0.0);
-        gauss_seidel_sweep(a, k, z, x, batch, &mut prev[..batch], unit, plan.n)?;
+        gauss_seidel_sweep(a, k, z, x, batch, &mut prev[..batch], order, plan.n)?;
         return Ok(SolveStats { iterations: 1, residual: 0.0, solver });
     }
     // x_0 = relu(z), the first Picard iterate from 0: exact when A x* happens to vanish.
@@ -163,7 +162,7 @@ pub(crate) fn solve_hidden(
                 a.gemm_add(k, x, batch, prev, low_rank)?;
                 k.relu_step(prev, x)
             }
-            _ => gauss_seidel_sweep(a, k, z, x, batch, &mut prev[..batch], unit, plan.n)?,
+            _ => gauss_seidel_sweep(a, k, z, x, batch, &mut prev[..batch], order, plan.n)?,
         };
         // An infinite update means the state overflowed (relu maps NaN to 0, so NaN shows up as overflow or
         // in the final check below).
@@ -180,7 +179,8 @@ pub(crate) fn solve_hidden(
     Err(Error::NotConverged { iterations: cap, residual, tolerance: tol })
 }
 
-/// One in-place sweep `x[i, :] <- relu(z[i, :] + A[i, :] x)` over units `unit(0..n)`; returns the largest update.
+/// One in-place sweep `x[i, :] <- relu(z[i, :] + A[i, :] x)` over units `order` (default `0..n`); returns the
+/// largest update. Single vectors on dense/CSR `A` run the kernels' fused sweep.
 #[allow(clippy::too_many_arguments)]
 fn gauss_seidel_sweep(
     a: MatRef,
@@ -189,11 +189,15 @@ fn gauss_seidel_sweep(
     x: &mut [f32],
     batch: usize,
     row: &mut [f32],
-    unit: impl Fn(usize) -> usize,
+    order: Option<&[u32]>,
     n: usize,
 ) -> Result<f32, Error> {
+    let unit = |pos: usize| order.map_or(pos, |o| o[pos] as usize);
     let mut r = 0.0f32;
     if batch == 1 {
+        if let Some(r) = a.gauss_seidel_sweep(k, z, x, order)? {
+            return Ok(r);
+        }
         for pos in 0..n {
             let i = unit(pos);
             let new = (z[i] + a.row_dot(k, i, x)?).max(0.0);
