@@ -73,12 +73,13 @@ on_exit() {
         printf 'test.sh: all steps done in %d s\n' $((SECONDS - START))
     fi
 }
-trap on_exit EXIT
 
 # ------------------------------------------------------------------ steps ---
 
 step_setup() {
     run bash scripts/setup.sh
+    # Again: what env.sh finds (ORT_DYLIB_PATH) may only exist now.
+    . "${ROOT}/scripts/env.sh"
 }
 
 step_fmt() {
@@ -214,6 +215,7 @@ if [ $# -gt 0 ]; then
     done
     STEPS=("$@")
 fi
+trap on_exit EXIT
 for s in "${STEPS[@]}"; do
     run_step "${s}"
 done
