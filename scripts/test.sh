@@ -7,8 +7,8 @@
 #   scripts/test.sh fmt clippy   only the named steps (names: see STEPS below)
 #
 # Knobs (environment):
-#   WOLFPACK_RELEASE_TEST_PACKAGES  packages whose tests run with --release
-#                                   instead of debug, e.g. "wolfpack"
+#   WOLFPACK_RELEASE_TEST_PACKAGES  packages whose tests run with --release (default: wolfpack,
+#                                   whose tests train models); set it empty for all-debug
 #   WOLFPACK_FUZZ_TARGETS           fuzz targets of formats/fuzz (default: reader)
 #   WOLFPACK_FUZZ_SECONDS           libFuzzer time per target (default: 60)
 #
@@ -22,7 +22,7 @@ cd "${ROOT}"
 
 STEPS=(setup fmt clippy test c_abi aarch64 android fuzz jvm)
 
-RELEASE_TEST_PACKAGES="${WOLFPACK_RELEASE_TEST_PACKAGES:-}"
+RELEASE_TEST_PACKAGES="${WOLFPACK_RELEASE_TEST_PACKAGES-wolfpack}"
 CROSS_TEST_PACKAGES=(wolfpack-format wolfpack-runtime) # small crates only: qemu is ~30x slower
 AARCH64_TARGET=aarch64-unknown-linux-gnu
 ANDROID_TARGETS=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android)
