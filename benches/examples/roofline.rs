@@ -10,7 +10,8 @@
 use std::time::Duration;
 
 use wolfpack_benches::{
-    copy_bandwidth, cpu_name, kernel_shape, peak_flops, random_csr, random_model, time_per_call, SIZES,
+    copy_bandwidth, cpu_name, kernel_shape, peak_flops, random_csr, random_model, time_per_call,
+    Clock, SIZES,
 };
 use wolfpack_runtime::format::{Metadata, ModelFile, ModelView, Role, StoredMatrix, ValueType};
 use wolfpack_runtime::kernels::{Kernels, MatRef};
@@ -29,6 +30,10 @@ fn main() {
         k.isa()
     );
     println!(
+        "Clock: {}; each figure is the median of 9 rounds.",
+        Clock::kind()
+    );
+    println!(
         "Measured in this run: copy bandwidth {:.1} GB/s (2 x 256 MiB arrays), {:.1} GB/s (2 x 1 MiB, L2-resident); peak {:.1} GFLOP/s (FMA loop).\n",
         dram_bw / 1e9,
         l2_bw / 1e9,
@@ -45,7 +50,10 @@ fn main() {
         for nnz in SIZES {
             let (rows, cols) = kernel_shape(nnz);
             let mut file = ModelFile::new(Metadata::new(rows as u32, cols as u32, 1));
-            file.b = Some(StoredMatrix::new(random_csr(rows, cols, nnz, None, 7), dtype));
+            file.b = Some(StoredMatrix::new(
+                random_csr(rows, cols, nnz, None, 7),
+                dtype,
+            ));
             let bytes = file.to_bytes().unwrap();
             let view = ModelView::parse(&bytes).unwrap();
             let m = MatRef::try_from(view.matrix(Role::B).unwrap()).unwrap();
@@ -53,7 +61,10 @@ fn main() {
                 let x = vec![0.5f32; cols * batch];
                 let mut y = vec![0.0f32; rows * batch];
                 let t = time_per_call(
-                    || m.gemm_add(k, std::hint::black_box(&x), batch, &mut y, &mut []).unwrap(),
+                    || {
+                        m.gemm_add(k, std::hint::black_box(&x), batch, &mut y, &mut [])
+                            .unwrap()
+                    },
                     9,
                     round,
                 );
@@ -85,23 +96,34 @@ fn main() {
             let bytes = random_model(nnz, dtype, 42);
             let model = Model::from_bytes(&bytes).unwrap();
             let (n, p, q) = (model.n_hidden(), model.n_inputs(), model.n_outputs());
-            let (a, b, c) =
-                (model.matrix(Role::A).unwrap(), model.matrix(Role::B).unwrap(), model.matrix(Role::C).unwrap());
+            let (a, b, c) = (
+                model.matrix(Role::A).unwrap(),
+                model.matrix(Role::B).unwrap(),
+                model.matrix(Role::C).unwrap(),
+            );
             for batch in [1usize, 64] {
                 let mut session = Session::with_batch(&model, batch);
-                let inputs: Vec<f32> = (0..batch * p).map(|i| ((i * 7919) % 255) as f32 / 255.0).collect();
+                let inputs: Vec<f32> = (0..batch * p)
+                    .map(|i| ((i * 7919) % 255) as f32 / 255.0)
+                    .collect();
                 let mut out = vec![0.0; batch * q];
-                let stats = session.predict_batch(&model, &inputs, batch, &mut out).unwrap();
+                let stats = session
+                    .predict_batch(&model, &inputs, batch, &mut out)
+                    .unwrap();
                 let t = time_per_call(
                     || {
-                        session.predict_batch(&model, std::hint::black_box(&inputs), batch, &mut out).unwrap();
+                        session
+                            .predict_batch(&model, std::hint::black_box(&inputs), batch, &mut out)
+                            .unwrap();
                     },
                     9,
                     round,
                 );
                 let it = stats.iterations as f64;
                 let wbytes = (b.bytes() + c.bytes()) as f64 + it * a.bytes() as f64;
-                let flops = 2.0 * batch as f64 * ((b.stored() + c.stored()) as f64 + it * a.stored() as f64);
+                let flops = 2.0
+                    * batch as f64
+                    * ((b.stored() + c.stored()) as f64 + it * a.stored() as f64);
                 let (rd, rl) = (roof(wbytes, flops, dram_bw), roof(wbytes, flops, l2_bw));
                 println!(
                     "| {} | {} | {}, {}, {} | {} | {} | {} | {} | {} | {:.2} | {} | {:.2} |",

@@ -81,7 +81,9 @@ fn limits(plan: &Plan, options: &SolveOptions) -> Result<(f32, u32), Error> {
     let tol = options.tolerance.unwrap_or(defaults.tolerance);
     let cap = options.max_iterations.unwrap_or(defaults.max_iterations);
     if !(tol.is_finite() && tol >= 0.0) {
-        return Err(Error::InvalidOption("tolerance must be finite and non-negative"));
+        return Err(Error::InvalidOption(
+            "tolerance must be finite and non-negative",
+        ));
     }
     if cap == 0 {
         return Err(Error::InvalidOption("max_iterations must be at least 1"));
@@ -126,20 +128,33 @@ pub(crate) fn solve_hidden(
     work: Work,
 ) -> Result<SolveStats, Error> {
     let (tol, cap) = limits(plan, options)?;
-    let Work { x, z, prev, low_rank } = work;
+    let Work {
+        x,
+        z,
+        prev,
+        low_rank,
+    } = work;
     broadcast(plan.view.bias_x, batch, z);
     add_product(plan.b, k, u, batch, z, low_rank)?;
     // Finite inputs and weights can still overflow here; relu would turn a NaN into 0 and hide it.
     if !all_finite(z) {
-        return Err(Error::NotFinite { what: "pre-activation B u + b" });
+        return Err(Error::NotFinite {
+            what: "pre-activation B u + b",
+        });
     }
     let Some(a) = plan.a.filter(|a| a.stored() > 0) else {
         relu_into(z, x);
-        return Ok(SolveStats { iterations: 1, residual: 0.0, solver: Solver::Direct });
+        return Ok(SolveStats {
+            iterations: 1,
+            residual: 0.0,
+            solver: Solver::Direct,
+        });
     };
     let order = plan.view.order;
     let solver = match options.method {
-        Method::Auto if plan.view.structure.triangular && a.has_cheap_rows() => Solver::TriangularSweep,
+        Method::Auto if plan.view.structure.triangular && a.has_cheap_rows() => {
+            Solver::TriangularSweep
+        }
         Method::Auto if a.has_cheap_rows() => Solver::GaussSeidel,
         Method::Auto | Method::Picard => Solver::Picard,
         Method::GaussSeidel => Solver::GaussSeidel,
@@ -149,7 +164,11 @@ pub(crate) fn solve_hidden(
         // so the state is defined whatever the caller left in the buffer.
         x.fill(0.0);
         gauss_seidel_sweep(a, k, z, x, batch, &mut prev[..batch], order, plan.n)?;
-        return Ok(SolveStats { iterations: 1, residual: 0.0, solver });
+        return Ok(SolveStats {
+            iterations: 1,
+            residual: 0.0,
+            solver,
+        });
     }
     // x_0 = relu(z), the first Picard iterate from 0: exact when A x* happens to vanish.
     relu_into(z, x);
@@ -167,16 +186,28 @@ pub(crate) fn solve_hidden(
         // An infinite update means the state overflowed (relu maps NaN to 0, so NaN shows up as overflow or
         // in the final check below).
         if !residual.is_finite() {
-            return Err(Error::NotFinite { what: "hidden state" });
+            return Err(Error::NotFinite {
+                what: "hidden state",
+            });
         }
         if residual <= tol {
             if !all_finite(x) {
-                return Err(Error::NotFinite { what: "hidden state" });
+                return Err(Error::NotFinite {
+                    what: "hidden state",
+                });
             }
-            return Ok(SolveStats { iterations: iteration, residual, solver });
+            return Ok(SolveStats {
+                iterations: iteration,
+                residual,
+                solver,
+            });
         }
     }
-    Err(Error::NotConverged { iterations: cap, residual, tolerance: tol })
+    Err(Error::NotConverged {
+        iterations: cap,
+        residual,
+        tolerance: tol,
+    })
 }
 
 /// One in-place sweep `x[i, :] <- relu(z[i, :] + A[i, :] x)` over units `order` (default `0..n`); returns the

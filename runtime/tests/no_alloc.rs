@@ -58,10 +58,17 @@ fn the_counter_sees_allocations() {
 
 #[test]
 fn steady_state_predictions_allocate_nothing() {
-    let kinds =
-        [AKind::Contraction(0.8), AKind::Triangular, AKind::LowRank(0.5), AKind::Zero, AKind::DenseContraction(0.5)];
+    let kinds = [
+        AKind::Contraction(0.8),
+        AKind::Triangular,
+        AKind::LowRank(0.5),
+        AKind::Zero,
+        AKind::DenseContraction(0.5),
+    ];
     for (seed, a) in kinds.into_iter().enumerate() {
-        let bytes = random_model(seed as u64, 24, 16, 4, a, ValueType::F16, true).to_bytes().unwrap();
+        let bytes = random_model(seed as u64, 24, 16, 4, a, ValueType::F16, true)
+            .to_bytes()
+            .unwrap();
         let model = Model::from_bytes(&bytes).unwrap();
         let (p, q) = (model.n_inputs(), model.n_outputs());
         let batch = 9usize;
@@ -69,14 +76,31 @@ fn steady_state_predictions_allocate_nothing() {
         let (mut out, mut outs) = (vec![0.0; q], vec![0.0; q * batch]);
         let mut session = Session::new(&model);
         // Warm-up: the first batch call grows the session once.
-        session.predict_batch(&model, &inputs, batch, &mut outs).unwrap();
+        session
+            .predict_batch(&model, &inputs, batch, &mut outs)
+            .unwrap();
         let n = allocations(|| {
             for method in [Method::Auto, Method::Picard, Method::GaussSeidel] {
-                let options = SolveOptions { method, ..SolveOptions::default() };
+                let options = SolveOptions {
+                    method,
+                    ..SolveOptions::default()
+                };
                 for _ in 0..10 {
-                    session.predict_with(&model, &inputs[..p], &mut out, &options).unwrap();
-                    session.predict_batch_with(&model, &inputs, batch, &mut outs, &options).unwrap();
-                    session.predict_batch_with(&model, &inputs[..3 * p], 3, &mut outs[..3 * q], &options).unwrap();
+                    session
+                        .predict_with(&model, &inputs[..p], &mut out, &options)
+                        .unwrap();
+                    session
+                        .predict_batch_with(&model, &inputs, batch, &mut outs, &options)
+                        .unwrap();
+                    session
+                        .predict_batch_with(
+                            &model,
+                            &inputs[..3 * p],
+                            3,
+                            &mut outs[..3 * q],
+                            &options,
+                        )
+                        .unwrap();
                 }
             }
         });
