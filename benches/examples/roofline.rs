@@ -41,6 +41,18 @@ fn main() {
     );
     let roof = |bytes: f64, flops: f64, bw: f64| (bytes / bw).max(flops / peak);
 
+    println!("### Loading (validation by the format crate, views in place, kernel structure checks)\n");
+    println!("| dtype | weights | file bytes | Model::from_bytes |");
+    println!("|---|---|---|---|");
+    for dtype in [ValueType::F32, ValueType::F16] {
+        for nnz in SIZES {
+            let bytes = random_model(nnz, dtype, 42);
+            let t = time_per_call(|| drop(Model::from_bytes(std::hint::black_box(&bytes)).unwrap()), 9, round);
+            println!("| {} | {} | {} | {} |", dtype.name(), nnz, bytes.len(), fmt_time(t));
+        }
+    }
+    println!();
+
     println!("### CSR product y += M x (about 5% dense, u16 indices)\n");
     println!(
         "| dtype | nnz | shape | weight bytes | batch | time | roofline (DRAM bw) | ratio | roofline (L2 bw) | ratio |"
