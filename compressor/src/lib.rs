@@ -7,5 +7,8 @@
 
 pub mod cli;
 pub mod data;
+pub mod evaluate;
 pub mod model;
+pub mod pack;
+pub mod plot;
 pub mod train;

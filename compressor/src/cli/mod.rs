@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
+mod compress;
+mod eval;
 mod inspect;
 
 /// An error for the user: one line, naming the file and the problem.
@@ -45,12 +47,21 @@ pub enum Command {
     /// The file is fully validated first (checksums, structure, well-posedness); a bad file is reported in one
     /// line and the exit code is 1.
     Inspect(inspect::Args),
+    /// Train a sparse implicit model from scratch with stochastic Frank-Wolfe within a budget of stored weights.
+    ///
+    /// Writes the model (`--out`), a JSON report and a training-curve SVG beside it, and a checkpoint every epoch
+    /// (`<out>.ckpt`, removed on success) from which `--resume` continues an interrupted run.
+    Compress(compress::Args),
+    /// Test accuracy of a model on a data set's test split, measured through the runtime.
+    Eval(eval::Args),
 }
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
+        Command::Compress(args) => compress::run(&args),
+        Command::Eval(args) => eval::run(&args),
     }
 }
 
