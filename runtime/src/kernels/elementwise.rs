@@ -2,7 +2,7 @@
 //! transposition), multiversioned: the same portable code compiled once for the baseline CPU and once with
 //! AVX2 enabled, plus an 8 x 8 AVX2 register transpose.
 
-use super::{Isa, Kernels};
+use super::Kernels;
 
 /// `a` if it is larger, else `b`: one `maxps` lane when vectorised, and an infinite `b` is never dropped.
 #[inline(always)]
@@ -125,7 +125,7 @@ impl Kernels {
         match self.isa() {
             // SAFETY: the token proves AVX2 and FMA.
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { relu_step_avx2(t, x) },
+            super::Isa::Avx2 => unsafe { relu_step_avx2(t, x) },
             _ => relu_step_portable(t, x),
         }
     }
@@ -157,7 +157,7 @@ impl Kernels {
         match self.isa() {
             // SAFETY: the token proves AVX2; both lengths were checked to be rows * cols.
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { transpose_avx2(src, rows, cols, dst) },
+            super::Isa::Avx2 => unsafe { transpose_avx2(src, rows, cols, dst) },
             _ => transpose_portable(src, rows, cols, dst),
         }
         Ok(())
