@@ -35,7 +35,7 @@ fn npy(rows: usize, cols: usize, data: &[f32]) -> Vec<u8> {
 }
 
 #[test]
-fn predict_matches_the_runtime_for_csv_npy_and_idx_inputs() {
+fn predict_matches_the_runtime_for_csv_and_npy_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let model_path = dir.path().join("s.wpk");
     wolfpack_format::sample::sample_model()
