@@ -6,9 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod compress;
 mod eval;
-mod export_npz;
 mod inspect;
-mod predict;
 
 /// An error for the user: one line, naming the file and the problem.
 #[derive(Debug)]
@@ -56,10 +54,6 @@ pub enum Command {
     Compress(compress::Args),
     /// Test accuracy of a model on a data set's test split, measured through the runtime.
     Eval(eval::Args),
-    /// Run a model on inputs from a .npy, IDX or CSV file; print each output and predicted class (or JSON).
-    Predict(predict::Args),
-    /// Write the model's dense, dequantised A, B, C, D, b, c as float32 arrays in a NumPy .npz file.
-    ExportNpz(export_npz::Args),
 }
 
 /// Runs a parsed command line.
@@ -68,8 +62,6 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Inspect(args) => inspect::run(&args),
         Command::Compress(args) => compress::run(&args),
         Command::Eval(args) => eval::run(&args),
-        Command::Predict(args) => predict::run(&args),
-        Command::ExportNpz(args) => export_npz::run(&args),
     }
 }
 
