@@ -22,6 +22,7 @@ pub struct Session {
     y: Vec<f32>,
     low_rank: Vec<f32>,
     samples: Vec<f32>,
+    extra: Vec<f32>,
     hidden_len: usize,
 }
 
@@ -148,6 +149,7 @@ impl Session {
             z: &mut self.z[..n * batch],
             prev: &mut self.prev[..n.max(1) * batch],
             low_rank: &mut self.low_rank,
+            extra: &mut self.extra,
         };
         self.hidden_len = 0;
         let stats = solve_hidden(plan, k, options, u, batch, work)?;

@@ -75,9 +75,16 @@ fn steady_state_predictions_allocate_nothing() {
         let inputs: Vec<f32> = (0..batch).flat_map(|b| random_input(p, b as u64)).collect();
         let (mut out, mut outs) = (vec![0.0; q], vec![0.0; q * batch]);
         let mut session = Session::new(&model);
-        // Warm-up: the first batch call grows the session once.
+        // Warm-up: the first batch call grows the session once, the first Anderson solve its history.
         session
             .predict_batch(&model, &inputs, batch, &mut outs)
+            .unwrap();
+        let anderson = SolveOptions {
+            method: Method::Anderson { depth: 4 },
+            ..SolveOptions::default()
+        };
+        session
+            .predict_with(&model, &inputs[..p], &mut out, &anderson)
             .unwrap();
         let n = allocations(|| {
             for method in [Method::Auto, Method::Picard, Method::GaussSeidel] {
@@ -102,6 +109,11 @@ fn steady_state_predictions_allocate_nothing() {
                         )
                         .unwrap();
                 }
+            }
+            for _ in 0..10 {
+                session
+                    .predict_with(&model, &inputs[..p], &mut out, &anderson)
+                    .unwrap();
             }
         });
         assert_eq!(n, 0, "{a:?}: {n} allocations in steady state");

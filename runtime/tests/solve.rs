@@ -156,8 +156,77 @@ fn gauss_seidel_needs_fewer_iterations_than_picard() {
 }
 
 #[test]
+fn anderson_cuts_iterations_on_slow_contractions_and_matches_the_reference() {
+    for (seed, kappa) in [(21u64, 0.95f32), (22, 0.99)] {
+        let mut file = random_model(
+            seed,
+            40,
+            12,
+            4,
+            AKind::Positive(kappa),
+            ValueType::F32,
+            false,
+        );
+        // Every unit active (A x, about 3 / (1 - kappa), outweighs B u), so the iteration is linear with rate kappa.
+        // States near 60 have an f32 spacing of 4e-6: ask for 1e-4, not less.
+        file.bias_x = vec![3.0; 40];
+        let bytes = file.to_bytes().unwrap();
+        let model = Model::from_bytes(&bytes).unwrap();
+        let u = random_input(12, seed);
+        let want = reference(&bytes, &u).0;
+        let run = |method| {
+            let options = SolveOptions {
+                method,
+                max_iterations: Some(100_000),
+                tolerance: Some(1e-4),
+            };
+            model.predict(&u, &options).unwrap()
+        };
+        let (picard, anderson) = (run(Method::Picard), run(Method::Anderson { depth: 5 }));
+        assert_eq!(anderson.1.solver, Solver::Anderson);
+        let auto = run(Method::Auto);
+        assert_eq!(
+            (auto.1.solver, auto.0.clone()),
+            (Solver::Anderson, run(Method::Anderson { depth: 5 }).0)
+        );
+        assert!(max_rel_err(&anderson.0, &want) < 1e-4, "kappa {kappa}");
+        assert!(
+            2 * anderson.1.iterations < picard.1.iterations,
+            "kappa {kappa}: Anderson {} vs Picard {} iterations",
+            anderson.1.iterations,
+            picard.1.iterations
+        );
+    }
+}
+
+#[test]
+fn anderson_refuses_batches_and_bad_depths() {
+    let bytes = random_model(1, 5, 4, 2, AKind::Contraction(0.5), ValueType::F32, false)
+        .to_bytes()
+        .unwrap();
+    let model = Model::from_bytes(&bytes).unwrap();
+    let mut s = Session::with_batch(&model, 2);
+    let options = SolveOptions {
+        method: Method::Anderson { depth: 3 },
+        ..SolveOptions::default()
+    };
+    let r = s.predict_batch_with(&model, &[1.0; 8], 2, &mut [0.0; 4], &options);
+    assert!(matches!(r, Err(Error::InvalidOption(_))), "{r:?}");
+    for depth in [0, 9] {
+        let options = SolveOptions {
+            method: Method::Anderson { depth },
+            ..SolveOptions::default()
+        };
+        assert!(matches!(
+            s.predict_with(&model, &[1.0; 4], &mut [0.0; 2], &options),
+            Err(Error::InvalidOption(_))
+        ));
+    }
+}
+
+#[test]
 fn non_convergence_is_an_error_with_the_numbers() {
-    // x = 0.999 x + z converges at rate 0.999: 3 iterations are far from enough.
+    // x = 0.999 x + z converges at rate 0.999: 2 iterations are far from enough.
     let bytes = random_model(5, 6, 4, 2, AKind::Diagonal(0.999), ValueType::F32, false)
         .to_bytes()
         .unwrap();
@@ -179,17 +248,19 @@ fn non_convergence_is_an_error_with_the_numbers() {
             other => panic!("{method:?}: expected NotConverged, got {other:?}"),
         }
     }
-    // With a generous cap it converges.
-    let (_, stats) = model
-        .predict(
-            &random_input(4, 1),
-            &SolveOptions {
-                max_iterations: Some(100_000),
-                ..SolveOptions::default()
-            },
-        )
-        .unwrap();
-    assert!(stats.iterations > 1000);
+    // With a generous cap Picard converges, slowly; Auto (Anderson, since kappa >= 0.9) in a few steps.
+    let run = |method| {
+        let options = SolveOptions {
+            max_iterations: Some(100_000),
+            method,
+            ..SolveOptions::default()
+        };
+        model.predict(&random_input(4, 1), &options).unwrap().1
+    };
+    assert!(run(Method::Picard).iterations > 1000);
+    let auto = run(Method::Auto);
+    assert_eq!(auto.solver, Solver::Anderson);
+    assert!(auto.iterations < 20, "{auto:?}");
 }
 
 #[test]

@@ -41,6 +41,9 @@ pub enum AKind {
     LowRank(f32),
     /// kappa times the identity: the slowest possible contraction of rate kappa.
     Diagonal(f32),
+    /// Sparse CSR with nonnegative entries and row sums kappa: spectral radius kappa, so Picard really needs
+    /// about log(tol) / log(kappa) steps.
+    Positive(f32),
 }
 
 fn scale_rows(a: &mut [f32], n: usize, kappa: f32) {
@@ -136,6 +139,14 @@ pub fn random_model(
                 }),
                 None,
             )
+        }
+        AKind::Positive(kappa) => {
+            let mut a: Vec<f32> = sparse(n, n, &mut rng).iter().map(|v| v.abs()).collect();
+            for i in 0..n {
+                a[i * n + (i + 1) % n] += 0.1; // no empty row: every row sum is exactly kappa
+            }
+            scale_rows(&mut a, n, kappa * 0.99);
+            (Some(Matrix::csr_from_dense(n, n, &a)), None)
         }
         AKind::Diagonal(kappa) => {
             let a: Vec<f32> = (0..n * n)
