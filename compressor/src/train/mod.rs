@@ -81,6 +81,9 @@ pub struct CompressConfig {
     pub fw_width: f32,
     /// `K` of the K-sparse polytopes as a fraction of each matrix's entries.
     pub fw_k_frac: f32,
+    /// After the Frank-Wolfe start, shrink every matrix's support to the entries its vertices touched: Frank-Wolfe
+    /// proposes the candidate connections, and the later (denser) update rule trains only those.
+    pub fw_support: bool,
     /// Support selection runs from this fraction of training...
     pub select_from: f32,
     /// ...to this one; afterwards the support is fixed.
@@ -112,6 +115,7 @@ impl Default for CompressConfig {
             fw_momentum: 0.9,
             fw_width: 10.0,
             fw_k_frac: 0.05,
+            fw_support: false,
             select_from: 0.1,
             select_to: 0.6,
             distill: None,
@@ -183,6 +187,8 @@ pub struct Checkpoint {
     pub history: Vec<EpochStats>,
     /// Training seconds so far.
     pub seconds: f64,
+    /// Support size when selection started (the cubic schedule's starting point).
+    pub selection_start: Option<usize>,
 }
 
 /// The trained, quantised model and its measurements.
@@ -313,11 +319,11 @@ pub fn compress(
                 teacher: None,
                 history: Vec::new(),
                 seconds: 0.0,
+                selection_start: None,
             }
         }
     };
-    // The schedule starts from the full support, also when resuming with a shrunk one.
-    let full_size = Support::full(&ck.params, cfg.use_a).size().max(1);
+
     let sets = FwSets::from_init(&ck.params, cfg.kappa, cfg.fw_width, cfg.fw_k_frac);
     let steps_per_epoch = train.n.div_ceil(cfg.batch);
     let total_steps = (cfg.epochs * steps_per_epoch) as f64;
@@ -384,6 +390,15 @@ pub fn compress(
                 // Frank-Wolfe's momentum is no Adam moment: start Adam's estimates afresh.
                 ck.opt = OptState::new(&ck.params);
             }
+            if step == fw_steps && cfg.fw_support && fw_steps > 0 {
+                for w in Which::ALL {
+                    let vals = ck.params.mat(w).to_vec();
+                    ck.support.masks[w as usize]
+                        .iter_mut()
+                        .zip(vals)
+                        .for_each(|(m, v)| *m &= v != 0.0);
+                }
+            }
             if step < fw_steps {
                 phase_counts[0] += 1;
                 step::frank_wolfe(
@@ -440,13 +455,14 @@ pub fn compress(
                     if ck.teacher.is_none() && cfg.distill.is_some() {
                         ck.teacher = Some(ck.params.clone());
                     }
+                    let start = *ck.selection_start.get_or_insert(ck.support.size());
                     let frac = if sel_to > sel_from {
                         (step + 1 - sel_from) as f64 / (sel_to - sel_from) as f64
                     } else {
                         1.0
                     };
                     ck.support
-                        .keep_top(&ck.params, support::cubic_keep(full_size, budget, frac));
+                        .keep_top(&ck.params, support::cubic_keep(start, budget, frac));
                     ck.support.apply(&mut ck.params);
                 }
             }
