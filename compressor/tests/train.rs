@@ -137,3 +137,33 @@ fn bad_settings_and_checkpoints_are_typed_errors() {
     assert!(e.contains("not a wolfpack checkpoint"), "{e}");
     assert!(Checkpoint::load(&dir.path().join("none")).is_err());
 }
+
+#[test]
+fn frank_wolfe_support_bounds_the_later_support() {
+    let s = data();
+    let cfg = CompressConfig {
+        fw_support: true,
+        max_nnz: None,
+        epochs: 3,
+        ..small(1)
+    };
+    let mut after_fw = None;
+    let out = compress(&s.train, &s.test, &cfg, None, &mut |st, ck| {
+        if st.epoch == 1 {
+            after_fw = Some(ck.params.clone());
+        }
+    })
+    .unwrap();
+    let fw = after_fw.unwrap();
+    for w in Which::ALL {
+        let inside = fw
+            .mat(w)
+            .iter()
+            .zip(out.params_f32.mat(w))
+            .all(|(a, b)| *b == 0.0 || *a != 0.0);
+        assert!(inside, "{w:?} grew outside the Frank-Wolfe support");
+    }
+    // Adam moved the weights on that support (it is not frozen).
+    assert_ne!(fw.b, out.params_f32.b);
+    assert!(out.params_f32.total_nnz() > 100);
+}
