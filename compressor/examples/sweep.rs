@@ -46,6 +46,7 @@ fn main() {
             "fw_width" => cfg.fw_width = f(),
             "fw_k_frac" => cfg.fw_k_frac = f(),
             "fw_support" => cfg.fw_support = v == "true",
+            "swap_frac" => cfg.swap_frac = f(),
             "select_from" => cfg.select_from = f(),
             "select_to" => cfg.select_to = f(),
             "distill" => {

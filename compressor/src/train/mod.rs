@@ -84,6 +84,9 @@ pub struct CompressConfig {
     /// After the Frank-Wolfe start, shrink every matrix's support to the entries its vertices touched: Frank-Wolfe
     /// proposes the candidate connections, and the later (denser) update rule trains only those.
     pub fw_support: bool,
+    /// Share of each matrix's support exchanged by a drop/add step ([`Support::swap`]) every quarter epoch of
+    /// fine-tuning, decaying to zero (cosine) at 90% of training; 0 turns it off.
+    pub swap_frac: f32,
     /// Support selection runs from this fraction of training...
     pub select_from: f32,
     /// ...to this one; afterwards the support is fixed.
@@ -116,6 +119,7 @@ impl Default for CompressConfig {
             fw_width: 10.0,
             fw_k_frac: 0.05,
             fw_support: false,
+            swap_frac: 0.0,
             select_from: 0.1,
             select_to: 0.6,
             distill: None,
@@ -378,14 +382,28 @@ pub fn compress(
                 g,
             );
             loss_sum += f64::from(l);
-            let bw = ck.params.backward_on(
-                &fwd,
-                u,
-                g,
-                &cfg.train_solve,
-                InputGrad::No,
-                Some(&ck.support.masks),
-            );
+            let swap_end = (0.9 * total_steps) as usize;
+            let swap = cfg.swap_frac > 0.0
+                && cfg.max_nnz.is_some()
+                && step >= sel_to
+                && step < swap_end
+                && (step - sel_to).is_multiple_of((steps_per_epoch / 4).max(1));
+            // A drop/add step needs the gradient outside the support too: one dense backward.
+            let masks = (!swap).then_some(&ck.support.masks);
+            let bw = ck
+                .params
+                .backward_on(&fwd, u, g, &cfg.train_solve, InputGrad::No, masks);
+            if swap {
+                let progress = (step - sel_to) as f64 / (swap_end - sel_to).max(1) as f64;
+                let frac =
+                    cfg.swap_frac * (0.5 * (1.0 + (std::f64::consts::PI * progress).cos())) as f32;
+                let bound = Support::full(&ck.params, cfg.use_a);
+                for (wi, i) in ck.support.swap(&mut ck.params, &bw.grads, frac, &bound) {
+                    let w = Which::ALL[wi];
+                    ck.opt.first.mat_mut(w)[i] = 0.0;
+                    ck.opt.second.mat_mut(w)[i] = 0.0;
+                }
+            }
             if step == fw_steps && cfg.method == Method::Adam {
                 // Frank-Wolfe's momentum is no Adam moment: start Adam's estimates afresh.
                 ck.opt = OptState::new(&ck.params);
