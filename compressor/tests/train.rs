@@ -118,6 +118,10 @@ fn bad_settings_and_checkpoints_are_typed_errors() {
             select_to: 0.2,
             ..small(10)
         },
+        CompressConfig {
+            shares: Some([0.0, -1.0, 1.0, 0.0]),
+            ..small(10)
+        },
     ] {
         let e = compress(&s.train, &s.test, &cfg, None, &mut |_, _| {})
             .unwrap_err()
@@ -166,4 +170,26 @@ fn frank_wolfe_support_bounds_the_later_support() {
     // Adam moved the weights on that support (it is not frozen).
     assert_ne!(fw.b, out.params_f32.b);
     assert!(out.params_f32.total_nnz() > 100);
+}
+
+#[test]
+fn budget_shares_are_met_per_matrix() {
+    let s = data();
+    let cfg = CompressConfig {
+        shares: Some([0.1, 0.7, 0.2, 0.0]),
+        epochs: 4,
+        ..small(500)
+    };
+    let out = compress(&s.train, &s.test, &cfg, None, &mut |_, _| {}).unwrap();
+    let n = out.params_f32.total_nnz();
+    assert!(n <= 500);
+    // Each matrix holds at most its share (entries may end at exactly zero, never above it).
+    for (w, cap) in Which::ALL.into_iter().zip([50, 350, 100, 0]) {
+        assert!(
+            out.params_f32.nnz(w) <= cap,
+            "{w:?}: {} > {cap}",
+            out.params_f32.nnz(w)
+        );
+    }
+    assert!(n >= 480, "nnz {n}");
 }

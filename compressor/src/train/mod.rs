@@ -87,6 +87,9 @@ pub struct CompressConfig {
     /// Share of each matrix's support exchanged by a drop/add step ([`Support::swap`]) every quarter epoch of
     /// fine-tuning, decaying to zero (cosine) at 90% of training; 0 turns it off.
     pub swap_frac: f32,
+    /// Shares of the budget for `A`, `B`, `C`, `D` (selection within each matrix); `None` ranks all entries together
+    /// by magnitude.
+    pub shares: Option<[f32; 4]>,
     /// Support selection runs from this fraction of training...
     pub select_from: f32,
     /// ...to this one; afterwards the support is fixed.
@@ -120,6 +123,7 @@ impl Default for CompressConfig {
             fw_k_frac: 0.05,
             fw_support: false,
             swap_frac: 0.0,
+            shares: None,
             select_from: 0.1,
             select_to: 0.6,
             distill: None,
@@ -191,8 +195,8 @@ pub struct Checkpoint {
     pub history: Vec<EpochStats>,
     /// Training seconds so far.
     pub seconds: f64,
-    /// Support size when selection started (the cubic schedule's starting point).
-    pub selection_start: Option<usize>,
+    /// Support sizes of `A`..`D` when selection started (the cubic schedule's starting point).
+    pub selection_start: Option<[usize; 4]>,
 }
 
 /// The trained, quantised model and its measurements.
@@ -229,6 +233,13 @@ pub struct Compressed {
 impl CompressConfig {
     fn check(&self) -> Result<(), TrainError> {
         let bad = |m: String| Err(TrainError::Config(m));
+        if let Some(sh) = self.shares {
+            if sh.iter().any(|v| !v.is_finite() || *v < 0.0) || sh.iter().sum::<f32>() <= 0.0 {
+                return bad(format!(
+                    "budget shares {sh:?} must be non-negative with a positive sum"
+                ));
+            }
+        }
         if self.hidden == 0 || self.batch == 0 || self.epochs == 0 {
             return bad(format!(
                 "hidden ({}), batch ({}) and epochs ({}) must be positive",
@@ -330,6 +341,27 @@ pub fn compress(
 
     let sets = FwSets::from_init(&ck.params, cfg.kappa, cfg.fw_width, cfg.fw_k_frac);
     let steps_per_epoch = train.n.div_ceil(cfg.batch);
+    // Final per-matrix budgets when shares are set: rounded shares, capped by each matrix's size, with the rounding
+    // left-over given to the largest share.
+    let share_budget: [usize; 4] = match (cfg.shares, cfg.max_nnz) {
+        (Some(sh), Some(budget)) => {
+            let outer = Support::full(&ck.params, cfg.use_a).sizes();
+            let total: f32 = sh.iter().sum();
+            let mut k = [0usize; 4];
+            for i in 0..4 {
+                k[i] = ((sh[i] / total * budget as f32).round() as usize).min(outer[i]);
+            }
+            let big = (0..4).max_by(|&a, &b| sh[a].total_cmp(&sh[b])).unwrap_or(1);
+            let sum: usize = k.iter().sum();
+            if sum > budget {
+                k[big] -= (sum - budget).min(k[big]);
+            } else {
+                k[big] = (k[big] + budget - sum).min(outer[big]);
+            }
+            k
+        }
+        _ => [0; 4],
+    };
     let total_steps = (cfg.epochs * steps_per_epoch) as f64;
     let fw_steps = (f64::from(cfg.fw_epochs) * steps_per_epoch as f64).round() as usize;
     let sel_from = (f64::from(cfg.select_from) * total_steps).round() as usize;
@@ -473,14 +505,24 @@ pub fn compress(
                     if ck.teacher.is_none() && cfg.distill.is_some() {
                         ck.teacher = Some(ck.params.clone());
                     }
-                    let start = *ck.selection_start.get_or_insert(ck.support.size());
+                    let start = *ck.selection_start.get_or_insert(ck.support.sizes());
                     let frac = if sel_to > sel_from {
                         (step + 1 - sel_from) as f64 / (sel_to - sel_from) as f64
                     } else {
                         1.0
                     };
-                    ck.support
-                        .keep_top(&ck.params, support::cubic_keep(start, budget, frac));
+                    match cfg.shares {
+                        None => {
+                            let k = support::cubic_keep(start.iter().sum(), budget, frac);
+                            ck.support.keep_top(&ck.params, k);
+                        }
+                        Some(_) => {
+                            for (w, fin) in Which::ALL.into_iter().zip(share_budget) {
+                                let k = support::cubic_keep(start[w as usize], fin, frac);
+                                ck.support.keep_top_in(&ck.params, w, k);
+                            }
+                        }
+                    }
                     ck.support.apply(&mut ck.params);
                 }
             }

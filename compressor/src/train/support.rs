@@ -79,6 +79,29 @@ impl Support {
 }
 
 impl Support {
+    /// Allowed entries per matrix.
+    pub fn sizes(&self) -> [usize; 4] {
+        Which::ALL.map(|w| self.mask(w).iter().filter(|b| **b).count())
+    }
+
+    /// Shrinks one matrix's support to exactly `min(k, size)` entries of largest `|value|` (ties by position).
+    pub fn keep_top_in(&mut self, p: &Params, w: Which, k: usize) {
+        let (vals, mask) = (p.mat(w), &mut self.masks[w as usize]);
+        let mut kept: Vec<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();
+        if k >= kept.len() {
+            return;
+        }
+        if k > 0 {
+            kept.select_nth_unstable_by(k - 1, |&a, &b| {
+                vals[b].abs().total_cmp(&vals[a].abs()).then(a.cmp(&b))
+            });
+        }
+        mask.iter_mut().for_each(|b| *b = false);
+        for &i in &kept[..k] {
+            mask[i] = true;
+        }
+    }
+
     /// A pairwise exchange at a fixed budget (the drop/add step of Evci et al. 2020, "Rigging the lottery", read
     /// as a Frank-Wolfe pair): in each matrix, the `frac` share of its kept entries with the smallest `|value|` leave
     /// the support (the away atoms) and as many entries outside it, allowed by `bound`, with the largest `|gradient|`
@@ -191,6 +214,19 @@ mod tests {
         assert_eq!(p.b, vec![0.9, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
         assert_eq!(entered.len(), 2);
         assert_eq!(s.size(), 3);
+    }
+
+    #[test]
+    fn per_matrix_selection_is_exact() {
+        let mut p = Params::zeros(3, 2, 2);
+        p.b = vec![0.5; 6];
+        p.c = vec![9.0, 8.0, 7.0, 6.0];
+        let mut s = Support::full(&p, true);
+        s.keep_top_in(&p, Which::B, 4);
+        s.keep_top_in(&p, Which::C, 1);
+        assert_eq!(s.sizes(), [4, 4, 1, 6]);
+        assert_eq!(s.mask(Which::B), &[true, true, true, true, false, false]);
+        assert!(s.mask(Which::C)[0]);
     }
 
     #[test]
