@@ -47,6 +47,7 @@ fn main() {
             "fw_k_frac" => cfg.fw_k_frac = f(),
             "fw_support" => cfg.fw_support = v == "true",
             "swap_frac" => cfg.swap_frac = f(),
+            "shares" if v == "global" => cfg.shares = None,
             "shares" => {
                 let v: Vec<f32> = v
                     .split(',')

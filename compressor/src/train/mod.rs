@@ -88,7 +88,9 @@ pub struct CompressConfig {
     /// fine-tuning, decaying to zero (cosine) at 90% of training; 0 turns it off.
     pub swap_frac: f32,
     /// Shares of the budget for `A`, `B`, `C`, `D` (selection within each matrix); `None` ranks all entries together
-    /// by magnitude.
+    /// by magnitude. Default `[0.02, 0.83, 0.15, 0]`: the first/second-layer split of the pruning anchor (85/15)
+    /// with 2% of the budget for `A`. Measured at 10,000 weights on Fashion-MNIST: 89.0% against 88.6% with global
+    /// ranking, which left `C` about 420 weights and so cut many hidden units off from the output.
     pub shares: Option<[f32; 4]>,
     /// Support selection runs from this fraction of training...
     pub select_from: f32,
@@ -123,7 +125,7 @@ impl Default for CompressConfig {
             fw_k_frac: 0.05,
             fw_support: false,
             swap_frac: 0.0,
-            shares: None,
+            shares: Some([0.02, 0.83, 0.15, 0.0]),
             select_from: 0.1,
             select_to: 0.6,
             distill: None,
