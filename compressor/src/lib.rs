@@ -8,4 +8,5 @@
 pub mod cli;
 pub mod data;
 pub mod model;
+pub mod onnx;
 pub mod train;

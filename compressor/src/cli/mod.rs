@@ -4,6 +4,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
+mod bench;
+mod export_onnx;
+mod import_onnx;
 mod inspect;
 
 /// An error for the user: one line, naming the file and the problem.
@@ -45,12 +48,24 @@ pub enum Command {
     /// The file is fully validated first (checksums, structure, well-posedness); a bad file is reported in one
     /// line and the exit code is 1.
     Inspect(inspect::Args),
+    /// Convert an ONNX multilayer perceptron (torch.onnx.export, skl2onnx) into a `.wpk` implicit model.
+    ///
+    /// The layers become blocks of the hidden state with a strictly block-triangular A, evaluated exactly in one
+    /// sweep. An unsupported node is reported in one line naming its op type and name.
+    ImportOnnx(import_onnx::Args),
+    /// Write a `.wpk` model as a standard ONNX graph computing the same output.
+    ExportOnnx(export_onnx::Args),
+    /// Time the runtime on a `.wpk` model against ONNX Runtime on ONNX models, side by side.
+    Bench(bench::Args),
 }
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
+        Command::ImportOnnx(args) => import_onnx::run(&args),
+        Command::ExportOnnx(args) => export_onnx::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 
