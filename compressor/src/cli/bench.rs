@@ -6,7 +6,8 @@
 //! second at the mean latency), the model file size, the load time (wolfpack: memory map + full validation;
 //! ONNX Runtime: session creation from the file's bytes, graph optimisations on; median of several loads) and
 //! the peak resident memory the load adds (Linux: the peak `VmHWM` after resetting it through
-//! `/proc/self/clear_refs`, minus the `VmRSS` before the load). Ratios are ONNX Runtime over wolfpack: above 1,
+//! `/proc/self/clear_refs`, minus the `VmRSS` before the load; the ONNX Runtime library and environment are
+//! loaded before, and every model stays loaded, so no figure includes them or reuses freed memory). Ratios are ONNX Runtime over wolfpack: above 1,
 //! wolfpack is faster. ONNX Runtime runs with `--threads` intra-op threads; the wolfpack runtime is
 //! single-threaded.
 
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
-use wolfpack_runtime::{Model, Session};
+use wolfpack_runtime::{Method, Model, Session, SolveOptions};
 
 use super::{CliError, CliResult, PathArg};
 use crate::onnx::ort_runtime::OrtModel;
@@ -37,9 +38,33 @@ pub struct Args {
     /// Measuring time per model and batch size, in seconds (after a warm-up of a fifth of it).
     #[arg(long, default_value_t = 1.0)]
     pub seconds: f64,
+    /// The runtime's fixed-point iteration (auto: one sweep for triangular A, else Gauss-Seidel).
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
+    pub method: MethodArg,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--method` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MethodArg {
+    /// The runtime's choice.
+    Auto,
+    /// Picard (Jacobi) iteration.
+    Picard,
+    /// Gauss-Seidel sweeps.
+    GaussSeidel,
+}
+
+impl From<MethodArg> for Method {
+    fn from(m: MethodArg) -> Method {
+        match m {
+            MethodArg::Auto => Method::Auto,
+            MethodArg::Picard => Method::Picard,
+            MethodArg::GaussSeidel => Method::GaussSeidel,
+        }
+    }
 }
 
 /// One model at one batch size.
@@ -82,28 +107,29 @@ fn status_kib(field: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Runs `load` once under the peak-RSS probe, then `repeats` more times for the median time; keeps the first.
-fn measure_load<T, E>(
-    repeats: usize,
-    mut load: impl FnMut() -> Result<T, E>,
-) -> Result<(T, f64, Option<u64>), E> {
+/// Loads once under the peak-RSS probe: the peak `VmHWM` (after a reset) minus the `VmRSS` before, in KiB.
+fn load_with_peak<T, E>(load: impl FnOnce() -> Result<T, E>) -> Result<(T, Option<u64>), E> {
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let before = status_kib("VmRSS:");
-    let t0 = Instant::now();
     let first = load()?;
-    let mut times = vec![t0.elapsed().as_secs_f64()];
     let peak = status_kib("VmHWM:");
     let delta = match (reset, before, peak) {
         (true, Some(b), Some(p)) => Some(p.saturating_sub(b)),
         _ => None,
     };
+    Ok((first, delta))
+}
+
+/// Median time of `repeats` loads (each result dropped at once), in microseconds.
+fn load_time<T, E>(repeats: usize, mut load: impl FnMut() -> Result<T, E>) -> Result<f64, E> {
+    let mut times = Vec::with_capacity(repeats);
     for _ in 0..repeats {
         let t = Instant::now();
-        let again = load()?;
+        let m = load()?;
         times.push(t.elapsed().as_secs_f64());
-        drop(again);
+        drop(m);
     }
-    Ok((first, median(&mut times) * 1e6, delta))
+    Ok(median(&mut times) * 1e6)
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -176,29 +202,43 @@ pub fn run(args: &Args) -> CliResult {
     }
     let budget = Duration::from_secs_f64(args.seconds);
 
-    let wp_bytes = file_len(&args.model)?;
-    let (model, wp_load_us, wp_peak) =
-        measure_load(20, || Model::open(&args.model)).map_err(|e| CliError::at(&args.model, e))?;
-    let wp_load = Load {
-        file_bytes: wp_bytes,
-        load_us: wp_load_us,
-        peak_kib: wp_peak,
-    };
+    // Load the ONNX Runtime library and environment first, so that no model's figures include them.
+    crate::onnx::ort_runtime::environment().map_err(|e| CliError(e.to_string()))?;
+    // Peak memory first, every model kept alive, so that no load reuses memory another one freed.
+    let (model, wp_peak) =
+        load_with_peak(|| Model::open(&args.model)).map_err(|e| CliError::at(&args.model, e))?;
     let mut ort_models = Vec::new();
     for path in &args.onnx {
-        let bytes = file_len(path)?;
-        let (m, us, peak) = measure_load(4, || OrtModel::from_file(path, args.threads))
+        let (m, peak) = load_with_peak(|| OrtModel::from_file(path, args.threads))
             .map_err(|e| CliError::at(path, e))?;
-        ort_models.push((
-            path.clone(),
-            m,
-            Load {
-                file_bytes: bytes,
-                load_us: us,
-                peak_kib: peak,
-            },
-        ));
+        ort_models.push((path.clone(), m, peak));
     }
+    let wp_load = Load {
+        file_bytes: file_len(&args.model)?,
+        load_us: load_time(21, || Model::open(&args.model))
+            .map_err(|e| CliError::at(&args.model, e))?,
+        peak_kib: wp_peak,
+    };
+    let mut ort_models: Vec<(PathArg, OrtModel, Load)> = ort_models
+        .into_iter()
+        .map(|(path, m, peak)| {
+            let load_us = load_time(5, || OrtModel::from_file(&path, args.threads))
+                .map_err(|e| CliError::at(&path, e))?;
+            Ok((
+                path.clone(),
+                m,
+                Load {
+                    file_bytes: file_len(&path)?,
+                    load_us,
+                    peak_kib: peak,
+                },
+            ))
+        })
+        .collect::<Result<_, CliError>>()?;
+    let solve = SolveOptions {
+        method: args.method.into(),
+        ..SolveOptions::default()
+    };
 
     let mut reports = Vec::new();
     for &batch in &args.batch {
@@ -206,7 +246,9 @@ pub fn run(args: &Args) -> CliResult {
         let mut y = vec![0.0f32; batch * model.n_outputs()];
         let mut session = Session::with_batch(&model, batch);
         let samples = time_calls(budget, || {
-            session.predict_batch(&model, &x, batch, &mut y).map(|_| ())
+            session
+                .predict_batch_with(&model, &x, batch, &mut y, &solve)
+                .map(|_| ())
         })
         .map_err(|e| CliError::at(&args.model, e))?;
         let wolfpack = row(&args.model, batch, 1, &samples, &wp_load);
@@ -243,8 +285,10 @@ pub fn run(args: &Args) -> CliResult {
         return Ok(());
     }
     println!(
-        "wolfpack runtime: 1 thread, kernels {:?}; ONNX Runtime: {} intra-op thread(s); {} s per measurement",
+        "wolfpack runtime: 1 thread, kernels {:?}, method {:?}; ONNX Runtime: {} intra-op thread(s); {} s per \
+         measurement",
         model.kernels().isa(),
+        args.method,
         args.threads,
         args.seconds
     );

@@ -14,6 +14,7 @@
 //! the special case where `x` stacks the `h_k`, `B` holds `W_1`, `A` holds `W_2 .. W_L-1` below its block
 //! diagonal, and `C` holds the last layer.
 
+pub mod bench_model;
 pub mod export;
 pub mod import;
 pub mod ort_runtime;
