@@ -117,7 +117,7 @@ setup_cargo_fuzz() {
         return 0
     fi
     if ! command -v cargo-fuzz >/dev/null; then
-        say cargo-fuzz "installing ${CARGO_FUZZ_VERSION} into .cache/cargo (a few minutes)"
+        say cargo-fuzz "installing ${CARGO_FUZZ_VERSION} into .cache/cargo (about a minute)"
         quiet cargo-fuzz cargo install cargo-fuzz --version "${CARGO_FUZZ_VERSION}" --locked --root "${ROOT}/.cache/cargo"
     fi
     say cargo-fuzz "ok ($(cargo fuzz --version))"

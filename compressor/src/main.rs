@@ -15,9 +15,16 @@ fn main() -> ExitCode {
         Err(e) => {
             // Bad arguments are bad input like any other: one line and exit code 1.
             let text = e.render().to_string();
-            let first: Vec<&str> = text.lines().map(str::trim).take_while(|l| !l.is_empty()).collect();
+            let first: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.is_empty())
+                .collect();
             let first = first.join(" ");
-            eprintln!("error: {} (see `wolfpack --help`)", first.trim_start_matches("error: "));
+            eprintln!(
+                "error: {} (see `wolfpack --help`)",
+                first.trim_start_matches("error: ")
+            );
             return ExitCode::from(1);
         }
     };

@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn wolfpack(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wolfpack")).args(args).output().expect("run wolfpack")
+    Command::new(env!("CARGO_BIN_EXE_wolfpack"))
+        .args(args)
+        .output()
+        .expect("run wolfpack")
 }
 
 fn sample(dir: &Path) -> PathBuf {
@@ -16,9 +19,16 @@ fn sample(dir: &Path) -> PathBuf {
 fn assert_one_line_error(out: &Output, path: &Path) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{}: {stderr}", path.display());
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line expected: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line expected: {stderr}"
+    );
     assert!(stderr.starts_with("error: "), "{stderr}");
-    assert!(stderr.contains(&path.display().to_string()), "the message names the file: {stderr}");
+    assert!(
+        stderr.contains(&path.display().to_string()),
+        "the message names the file: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -34,7 +44,10 @@ fn json_summary_of_the_sample_model() {
     assert_eq!(v["matrices"].as_array().unwrap().len(), 4);
     assert_eq!(v["matrices"][2]["storage"], "low-rank");
     assert_eq!(v["metadata"]["labels"][1], "beta");
-    assert_eq!(v["file_bytes"].as_u64().unwrap(), std::fs::metadata(&p).unwrap().len());
+    assert_eq!(
+        v["file_bytes"].as_u64().unwrap(),
+        std::fs::metadata(&p).unwrap().len()
+    );
     let table = wolfpack(&["inspect".as_ref(), p.as_os_str()]);
     assert!(String::from_utf8_lossy(&table.stdout).contains("kappa"));
 }
@@ -52,7 +65,10 @@ fn malformed_files_fail_with_one_line() {
     }
     assert!(n >= 20);
     let missing = Path::new("/nonexistent/model.wpk");
-    assert_one_line_error(&wolfpack(&["inspect".as_ref(), missing.as_os_str()]), missing);
+    assert_one_line_error(
+        &wolfpack(&["inspect".as_ref(), missing.as_os_str()]),
+        missing,
+    );
 }
 
 #[test]
@@ -68,7 +84,11 @@ fn truncated_files_fail_with_one_line() {
 
 #[test]
 fn bad_arguments_are_usage_errors() {
-    for args in [&["inspect"][..], &["inspect", "a.wpk", "--bogus"], &["no-such-command"]] {
+    for args in [
+        &["inspect"][..],
+        &["inspect", "a.wpk", "--bogus"],
+        &["no-such-command"],
+    ] {
         let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
         let out = wolfpack(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -13,7 +13,10 @@ pub struct AlignedBytes {
 impl AlignedBytes {
     /// `len` zero bytes.
     pub fn zeroed(len: usize) -> Self {
-        AlignedBytes { words: vec![0; len.div_ceil(8)], len }
+        AlignedBytes {
+            words: vec![0; len.div_ceil(8)],
+            len,
+        }
     }
 
     /// An aligned copy of `bytes`.

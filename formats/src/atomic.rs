@@ -14,7 +14,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         _ => Path::new("."),
     };
     let name = path.file_name().ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{}: not a file path", path.display()))
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{}: not a file path", path.display()),
+        )
     })?;
     let tmp = dir.join(format!(
         ".{}.tmp-{}-{}",
@@ -30,7 +33,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        return Err(std::io::Error::new(e.kind(), format!("{}: {e}", path.display())));
+        return Err(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", path.display()),
+        ));
     }
     Ok(())
 }

@@ -11,7 +11,11 @@ use crate::Role;
 pub enum FormatError {
     /// The buffer ends before a structure it must hold.
     #[error("truncated: {what} needs {needed} bytes, the file has {available}")]
-    Truncated { what: &'static str, needed: u64, available: u64 },
+    Truncated {
+        what: &'static str,
+        needed: u64,
+        available: u64,
+    },
     /// The first eight bytes are not the `.wpk` magic.
     #[error("not a wolfpack model file (bad magic bytes)")]
     BadMagic,
@@ -29,10 +33,18 @@ pub enum FormatError {
     Header(String),
     /// A checksum does not match the bytes it covers.
     #[error("checksum mismatch in {what}: stored {stored:#010x}, computed {computed:#010x}")]
-    Checksum { what: String, stored: u32, computed: u32 },
+    Checksum {
+        what: String,
+        stored: u32,
+        computed: u32,
+    },
     /// A section's placement is invalid.
     #[error("section {index} ({what}): {problem}")]
-    Section { index: usize, what: String, problem: String },
+    Section {
+        index: usize,
+        what: String,
+        problem: String,
+    },
     /// The metadata JSON is missing, malformed, or breaks a rule.
     #[error("metadata: {0}")]
     Metadata(String),
@@ -44,7 +56,11 @@ pub enum FormatError {
     Vector { what: &'static str, problem: String },
     /// A stored value is NaN or infinite.
     #[error("{what}: value at index {index} is not finite ({value})")]
-    NotFinite { what: String, index: usize, value: f32 },
+    NotFinite {
+        what: String,
+        index: usize,
+        value: f32,
+    },
     /// A is neither a contraction nor strictly triangular under the evaluation order.
     #[error("A is not well-posed: max row L1 norm (certified bound) is {kappa} >= 1 and A is not strictly triangular under the stored order ({reason})")]
     NotWellPosed { kappa: f32, reason: String },

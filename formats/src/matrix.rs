@@ -154,7 +154,9 @@ impl<'a> MatrixView<'a> {
         match self {
             MatrixView::Dense(m) => vals(&m.values),
             MatrixView::Csr(m) => {
-                vals(&m.values) + m.col_idx.len() as u64 * m.col_idx.width() + 4 * m.row_ptr.len() as u64
+                vals(&m.values)
+                    + m.col_idx.len() as u64 * m.col_idx.width()
+                    + 4 * m.row_ptr.len() as u64
             }
             MatrixView::LowRank(m) => vals(&m.u) + vals(&m.v),
         }
@@ -283,7 +285,11 @@ impl RecordShape {
             spans[k] = (at, lens[k]);
             at = at.checked_add(lens[k])?;
         }
-        Some(RecordLayout { spans, count, end: at })
+        Some(RecordLayout {
+            spans,
+            count,
+            end: at,
+        })
     }
 }
 
@@ -295,51 +301,92 @@ fn cast<T: bytemuck::AnyBitPattern>(bytes: &[u8]) -> Result<&[T], FormatError> {
     bytemuck::try_cast_slice(bytes).map_err(|_| FormatError::Misaligned)
 }
 
-fn values<'a>(dtype: ValueType, bytes: &'a [u8], scales: Option<&'a [u8]>) -> Result<Values<'a>, FormatError> {
+fn values<'a>(
+    dtype: ValueType,
+    bytes: &'a [u8],
+    scales: Option<&'a [u8]>,
+) -> Result<Values<'a>, FormatError> {
     Ok(match dtype {
         ValueType::F32 => Values::F32(cast(bytes)?),
         ValueType::F16 => Values::F16(cast(bytes)?),
         ValueType::Bf16 => Values::Bf16(cast(bytes)?),
-        ValueType::I8 => Values::I8 { q: cast(bytes)?, scales: cast(scales.unwrap_or(&[]))? },
+        ValueType::I8 => Values::I8 {
+            q: cast(bytes)?,
+            scales: cast(scales.unwrap_or(&[]))?,
+        },
     })
 }
 
 /// Parses and fully validates the matrix record `sec` for `role`, which must be `rows x cols`.
-pub(crate) fn parse_matrix(role: Role, sec: &[u8], rows: usize, cols: usize) -> Result<MatrixView<'_>, FormatError> {
+pub(crate) fn parse_matrix(
+    role: Role,
+    sec: &[u8],
+    rows: usize,
+    cols: usize,
+) -> Result<MatrixView<'_>, FormatError> {
     let bad = |problem: String| FormatError::Matrix { role, problem };
     if (sec.len() as u64) < MATRIX_HEADER_LEN {
-        return Err(bad(format!("record is {} bytes, shorter than its {MATRIX_HEADER_LEN}-byte header", sec.len())));
+        return Err(bad(format!(
+            "record is {} bytes, shorter than its {MATRIX_HEADER_LEN}-byte header",
+            sec.len()
+        )));
     }
-    let storage = Storage::from_code(sec[0]).ok_or_else(|| bad(format!("unknown storage code {}", sec[0])))?;
-    let dtype = ValueType::from_code(sec[1]).ok_or_else(|| bad(format!("unknown value type code {}", sec[1])))?;
+    let storage = Storage::from_code(sec[0])
+        .ok_or_else(|| bad(format!("unknown storage code {}", sec[0])))?;
+    let dtype = ValueType::from_code(sec[1])
+        .ok_or_else(|| bad(format!("unknown value type code {}", sec[1])))?;
     let index_width = match (storage, sec[2]) {
         (Storage::Csr, 1) => 2,
         (Storage::Csr, 2) => 4,
         (Storage::Csr, c) => return Err(bad(format!("unknown column index code {c}"))),
         (_, 0) => 0,
-        (_, c) => return Err(bad(format!("index code {c} given for {} storage (must be 0)", storage.name()))),
+        (_, c) => {
+            return Err(bad(format!(
+                "index code {c} given for {} storage (must be 0)",
+                storage.name()
+            )))
+        }
     };
     if sec[3] != 0 || sec[16..64].iter().any(|&b| b != 0) {
         return Err(bad("reserved header bytes are not zero".into()));
     }
     let (r, c, count) = (u32_at(sec, 4), u32_at(sec, 8), u32_at(sec, 12));
     if r as usize != rows || c as usize != cols {
-        return Err(bad(format!("stored as {r} x {c}, the metadata requires {rows} x {cols}")));
+        return Err(bad(format!(
+            "stored as {r} x {c}, the metadata requires {rows} x {cols}"
+        )));
     }
     if index_width == 2 && cols > 65_536 {
-        return Err(bad(format!("u16 column indices cannot address {cols} columns")));
+        return Err(bad(format!(
+            "u16 column indices cannot address {cols} columns"
+        )));
     }
     match storage {
-        Storage::Dense if count != 0 => return Err(bad(format!("dense record has count {count}, must be 0"))),
+        Storage::Dense if count != 0 => {
+            return Err(bad(format!("dense record has count {count}, must be 0")))
+        }
         Storage::LowRank if count == 0 || count > MAX_DIM => {
             return Err(bad(format!("rank {count} is outside 1..={MAX_DIM}")))
         }
         _ => {}
     }
-    let shape = RecordShape { storage, dtype, index_width, rows: r.into(), cols: c.into(), count: count.into() };
-    let layout = shape.layout().ok_or_else(|| bad("array sizes overflow".into()))?;
+    let shape = RecordShape {
+        storage,
+        dtype,
+        index_width,
+        rows: r.into(),
+        cols: c.into(),
+        count: count.into(),
+    };
+    let layout = shape
+        .layout()
+        .ok_or_else(|| bad("array sizes overflow".into()))?;
     if layout.end != sec.len() as u64 {
-        return Err(bad(format!("record is {} bytes, its arrays need exactly {}", sec.len(), layout.end)));
+        return Err(bad(format!(
+            "record is {} bytes, its arrays need exactly {}",
+            sec.len(),
+            layout.end
+        )));
     }
     let arr = |k: usize| {
         let (off, len) = layout.spans[k];
@@ -347,12 +394,18 @@ pub(crate) fn parse_matrix(role: Role, sec: &[u8], rows: usize, cols: usize) -> 
     };
     let is_i8 = dtype == ValueType::I8;
     let view = match storage {
-        Storage::Dense => {
-            MatrixView::Dense(DenseView { rows, cols, values: values(dtype, arr(0), is_i8.then(|| arr(1)))? })
-        }
+        Storage::Dense => MatrixView::Dense(DenseView {
+            rows,
+            cols,
+            values: values(dtype, arr(0), is_i8.then(|| arr(1)))?,
+        }),
         Storage::Csr => {
             let row_ptr: &[u32] = cast(arr(0))?;
-            let col_idx = if index_width == 2 { Indices::U16(cast(arr(1))?) } else { Indices::U32(cast(arr(1))?) };
+            let col_idx = if index_width == 2 {
+                Indices::U16(cast(arr(1))?)
+            } else {
+                Indices::U32(cast(arr(1))?)
+            };
             check_csr_structure(row_ptr, &col_idx, cols).map_err(bad)?;
             MatrixView::Csr(CsrView {
                 rows,
@@ -371,7 +424,11 @@ pub(crate) fn parse_matrix(role: Role, sec: &[u8], rows: usize, cols: usize) -> 
         }),
     };
     let finite = |v: &Values, what: &str| match v.first_non_finite() {
-        Some((index, value)) => Err(FormatError::NotFinite { what: format!("matrix {role} {what}"), index, value }),
+        Some((index, value)) => Err(FormatError::NotFinite {
+            what: format!("matrix {role} {what}"),
+            index,
+            value,
+        }),
         None => Ok(()),
     };
     match &view {
@@ -393,7 +450,9 @@ fn check_csr_structure(row_ptr: &[u32], col_idx: &Indices, cols: usize) -> Resul
     }
     let last = row_ptr[row_ptr.len() - 1] as usize;
     if last != nnz {
-        return Err(format!("row_ptr ends at {last} but {nnz} values are stored"));
+        return Err(format!(
+            "row_ptr ends at {last} but {nnz} values are stored"
+        ));
     }
     for i in 0..row_ptr.len() - 1 {
         let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
@@ -407,10 +466,14 @@ fn check_csr_structure(row_ptr: &[u32], col_idx: &Indices, cols: usize) -> Resul
         for k in s..e {
             let j = col_idx.get(k);
             if j >= cols {
-                return Err(format!("row {i}: column index {j} is out of range (cols = {cols})"));
+                return Err(format!(
+                    "row {i}: column index {j} is out of range (cols = {cols})"
+                ));
             }
             if prev.is_some_and(|p| j <= p) {
-                return Err(format!("row {i}: column indices not strictly increasing at position {k}"));
+                return Err(format!(
+                    "row {i}: column indices not strictly increasing at position {k}"
+                ));
             }
             prev = Some(j);
         }

@@ -36,7 +36,10 @@ pub struct SolverDefaults {
 
 impl Default for SolverDefaults {
     fn default() -> Self {
-        SolverDefaults { tolerance: 1e-5, max_iterations: 100 }
+        SolverDefaults {
+            tolerance: 1e-5,
+            max_iterations: 100,
+        }
     }
 }
 
@@ -60,7 +63,11 @@ fn one() -> f32 {
 
 impl Default for Preprocessing {
     fn default() -> Self {
-        Preprocessing { scale: 1.0, mean: Vec::new(), std: Vec::new() }
+        Preprocessing {
+            scale: 1.0,
+            mean: Vec::new(),
+            std: Vec::new(),
+        }
     }
 }
 
@@ -131,20 +138,27 @@ impl Metadata {
     /// Metadata with the given dimensions and defaults elsewhere.
     pub fn new(hidden: u32, inputs: u32, outputs: u32) -> Self {
         Metadata {
-            dims: Dims { hidden, inputs, outputs },
+            dims: Dims {
+                hidden,
+                inputs,
+                outputs,
+            },
             activation: Activation::Relu,
             solver: SolverDefaults::default(),
             kappa: 0.0,
             preprocessing: Preprocessing::default(),
             labels: Vec::new(),
-            provenance: Provenance { wolfpack_version: env!("CARGO_PKG_VERSION").to_string(), ..Provenance::default() },
+            provenance: Provenance {
+                wolfpack_version: env!("CARGO_PKG_VERSION").to_string(),
+                ..Provenance::default()
+            },
         }
     }
 
     /// Parses and validates the JSON of a METADATA section.
     pub fn from_json(bytes: &[u8]) -> Result<Self, FormatError> {
-        let meta: Metadata =
-            serde_json::from_slice(bytes).map_err(|e| FormatError::Metadata(format!("invalid JSON: {e}")))?;
+        let meta: Metadata = serde_json::from_slice(bytes)
+            .map_err(|e| FormatError::Metadata(format!("invalid JSON: {e}")))?;
         meta.validate()?;
         Ok(meta)
     }
@@ -158,17 +172,27 @@ impl Metadata {
     pub fn validate(&self) -> Result<(), FormatError> {
         let bad = |m: String| Err(FormatError::Metadata(m));
         let d = self.dims;
-        for (name, v) in [("hidden", d.hidden), ("inputs", d.inputs), ("outputs", d.outputs)] {
+        for (name, v) in [
+            ("hidden", d.hidden),
+            ("inputs", d.inputs),
+            ("outputs", d.outputs),
+        ] {
             if v == 0 || v > MAX_DIM {
                 return bad(format!("dims.{name} = {v} is outside 1..={MAX_DIM}"));
             }
         }
         let s = self.solver;
         if !(s.tolerance.is_finite() && s.tolerance > 0.0) {
-            return bad(format!("solver.tolerance = {} must be finite and > 0", s.tolerance));
+            return bad(format!(
+                "solver.tolerance = {} must be finite and > 0",
+                s.tolerance
+            ));
         }
         if s.max_iterations == 0 || s.max_iterations > MAX_ITERATIONS {
-            return bad(format!("solver.max_iterations = {} is outside 1..={MAX_ITERATIONS}", s.max_iterations));
+            return bad(format!(
+                "solver.max_iterations = {} is outside 1..={MAX_ITERATIONS}",
+                s.max_iterations
+            ));
         }
         if !(self.kappa.is_finite() && self.kappa >= 0.0) {
             return bad(format!("kappa = {} must be finite and >= 0", self.kappa));
@@ -179,7 +203,11 @@ impl Metadata {
         }
         for (name, v) in [("mean", &p.mean), ("std", &p.std)] {
             if !(v.len() <= 1 || v.len() == d.inputs as usize) {
-                return bad(format!("preprocessing.{name} has {} entries; expected 0, 1 or {}", v.len(), d.inputs));
+                return bad(format!(
+                    "preprocessing.{name} has {} entries; expected 0, 1 or {}",
+                    v.len(),
+                    d.inputs
+                ));
             }
             if let Some(i) = v.iter().position(|x| !x.is_finite()) {
                 return bad(format!("preprocessing.{name}[{i}] is not finite"));
@@ -189,7 +217,11 @@ impl Metadata {
             return bad(format!("preprocessing.std[{i}] = {} must be > 0", p.std[i]));
         }
         if !(self.labels.is_empty() || self.labels.len() == d.outputs as usize) {
-            return bad(format!("{} labels for {} outputs", self.labels.len(), d.outputs));
+            return bad(format!(
+                "{} labels for {} outputs",
+                self.labels.len(),
+                d.outputs
+            ));
         }
         Ok(())
     }
@@ -206,7 +238,8 @@ mod tests {
         m.preprocessing.mean = vec![0.5];
         let back = Metadata::from_json(&m.to_json()).unwrap();
         assert_eq!(back, m);
-        let minimal = br#"{"dims":{"hidden":1,"inputs":1,"outputs":1},"kappa":0.5,"future_field":1}"#;
+        let minimal =
+            br#"{"dims":{"hidden":1,"inputs":1,"outputs":1},"kappa":0.5,"future_field":1}"#;
         let parsed = Metadata::from_json(minimal).unwrap();
         assert_eq!(parsed.solver, SolverDefaults::default());
         assert!(parsed.preprocessing.is_identity());
@@ -230,12 +263,19 @@ mod tests {
             let err = m.validate().unwrap_err().to_string();
             assert!(err.contains(needle), "{err} should mention {needle}");
         }
-        assert!(Metadata::from_json(b"{not json").unwrap_err().to_string().contains("invalid JSON"));
+        assert!(Metadata::from_json(b"{not json")
+            .unwrap_err()
+            .to_string()
+            .contains("invalid JSON"));
     }
 
     #[test]
     fn preprocessing_applies_scale_mean_std() {
-        let p = Preprocessing { scale: 0.5, mean: vec![1.0], std: vec![2.0, 4.0] };
+        let p = Preprocessing {
+            scale: 0.5,
+            mean: vec![1.0],
+            std: vec![2.0, 4.0],
+        };
         let mut u = [4.0, 6.0];
         p.apply(&mut u);
         assert_eq!(u, [0.5, 0.5]);

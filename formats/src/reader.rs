@@ -34,8 +34,9 @@ impl<'a> ModelView<'a> {
     /// see [`crate::AlignedBytes`] otherwise). Never panics and never reads out of bounds, whatever `bytes` holds.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, FormatError> {
         let sections = parse_table(bytes)?;
-        let meta_bytes =
-            sections.find(kind::METADATA, 0).ok_or_else(|| FormatError::Metadata("no metadata section".into()))?;
+        let meta_bytes = sections
+            .find(kind::METADATA, 0)
+            .ok_or_else(|| FormatError::Metadata("no metadata section".into()))?;
         if meta_bytes.len() as u64 > MAX_METADATA_LEN {
             return Err(FormatError::Metadata(format!(
                 "section is {} bytes, the limit is {MAX_METADATA_LEN}",
@@ -43,12 +44,24 @@ impl<'a> ModelView<'a> {
             )));
         }
         let meta = Metadata::from_json(meta_bytes)?;
-        let (n, p, q) = (meta.dims.hidden as usize, meta.dims.inputs as usize, meta.dims.outputs as usize);
+        let (n, p, q) = (
+            meta.dims.hidden as usize,
+            meta.dims.inputs as usize,
+            meta.dims.outputs as usize,
+        );
         let matrix = |role: Role| -> Result<Option<MatrixView<'a>>, FormatError> {
             let (rows, cols) = role.shape(n, p, q);
-            sections.find(kind::MATRIX, role.code()).map(|s| parse_matrix(role, s, rows, cols)).transpose()
+            sections
+                .find(kind::MATRIX, role.code())
+                .map(|s| parse_matrix(role, s, rows, cols))
+                .transpose()
         };
-        let (a, b, c, d) = (matrix(Role::A)?, matrix(Role::B)?, matrix(Role::C)?, matrix(Role::D)?);
+        let (a, b, c, d) = (
+            matrix(Role::A)?,
+            matrix(Role::B)?,
+            matrix(Role::C)?,
+            matrix(Role::D)?,
+        );
         let bias_x = vector(sections.find(kind::VECTOR, 0), "bias b", n)?;
         let bias_y = vector(sections.find(kind::VECTOR, 1), "bias c", q)?;
         let order = match sections.find(kind::ORDER, 0) {
@@ -56,7 +69,17 @@ impl<'a> ModelView<'a> {
             None => None,
         };
         let structure = analyse(a.as_ref(), order, n)?;
-        Ok(ModelView { meta, a, b, c, d, bias_x, bias_y, order, structure })
+        Ok(ModelView {
+            meta,
+            a,
+            b,
+            c,
+            d,
+            bias_x,
+            bias_y,
+            order,
+            structure,
+        })
     }
 
     /// The matrix stored for `role`, if any.
@@ -71,7 +94,11 @@ impl<'a> ModelView<'a> {
 
     /// Total stored weight count of A, B, C and D (biases excluded).
     pub fn nnz(&self) -> usize {
-        Role::ALL.iter().filter_map(|&r| self.matrix(r)).map(|m| m.stored_weights()).sum()
+        Role::ALL
+            .iter()
+            .filter_map(|&r| self.matrix(r))
+            .map(|m| m.stored_weights())
+            .sum()
     }
 }
 
@@ -82,7 +109,10 @@ struct Sections<'a> {
 
 impl<'a> Sections<'a> {
     fn find(&self, kind: u32, role: u32) -> Option<&'a [u8]> {
-        self.entries.iter().find(|e| e.0 == kind && e.1 == role).map(|e| e.2)
+        self.entries
+            .iter()
+            .find(|e| e.0 == kind && e.1 == role)
+            .map(|e| e.2)
     }
 }
 
@@ -97,14 +127,22 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 }
 
 fn truncated(what: &'static str, needed: u64, available: usize) -> FormatError {
-    FormatError::Truncated { what, needed, available: available as u64 }
+    FormatError::Truncated {
+        what,
+        needed,
+        available: available as u64,
+    }
 }
 
 /// Validates the header and the section table, and checks every section's placement and checksum.
 fn parse_table(bytes: &[u8]) -> Result<Sections<'_>, FormatError> {
     let len = bytes.len();
     if len < layout::MAGIC.len() || bytes[..8] != layout::MAGIC {
-        return Err(if len < 8 { truncated("the magic bytes", 8, len) } else { FormatError::BadMagic });
+        return Err(if len < 8 {
+            truncated("the magic bytes", 8, len)
+        } else {
+            FormatError::BadMagic
+        });
     }
     if (len as u64) < HEADER_LEN {
         return Err(truncated("the header", HEADER_LEN, len));
@@ -119,14 +157,21 @@ fn parse_table(bytes: &[u8]) -> Result<Sections<'_>, FormatError> {
     }
     let declared = u64_at(bytes, 16);
     if declared != len as u64 {
-        return Err(FormatError::FileLength { declared, actual: len as u64 });
+        return Err(FormatError::FileLength {
+            declared,
+            actual: len as u64,
+        });
     }
     let count = u32_at(bytes, 24);
     if count == 0 || count > MAX_SECTIONS {
-        return Err(FormatError::Header(format!("section count {count} is outside 1..={MAX_SECTIONS}")));
+        return Err(FormatError::Header(format!(
+            "section count {count} is outside 1..={MAX_SECTIONS}"
+        )));
     }
     if u32_at(bytes, 32) != 0 || bytes[36..64].iter().any(|&b| b != 0) {
-        return Err(FormatError::Header("flags or reserved bytes are not zero".into()));
+        return Err(FormatError::Header(
+            "flags or reserved bytes are not zero".into(),
+        ));
     }
     let table_end = HEADER_LEN + ENTRY_LEN * u64::from(count);
     if (len as u64) < table_end {
@@ -135,7 +180,11 @@ fn parse_table(bytes: &[u8]) -> Result<Sections<'_>, FormatError> {
     let stored = u32_at(bytes, 28);
     let computed = header_crc(&bytes[..table_end as usize]);
     if stored != computed {
-        return Err(FormatError::Checksum { what: "header and section table".into(), stored, computed });
+        return Err(FormatError::Checksum {
+            what: "header and section table".into(),
+            stored,
+            computed,
+        });
     }
     if bytes.as_ptr().align_offset(4) != 0 {
         return Err(FormatError::Misaligned);
@@ -145,9 +194,19 @@ fn parse_table(bytes: &[u8]) -> Result<Sections<'_>, FormatError> {
     let mut spans: Vec<(u64, u64, usize)> = Vec::with_capacity(count as usize);
     for index in 0..count as usize {
         let e = &bytes[(HEADER_LEN + ENTRY_LEN * index as u64) as usize..][..ENTRY_LEN as usize];
-        let (k, role, off, slen, crc) = (u32_at(e, 0), u32_at(e, 4), u64_at(e, 8), u64_at(e, 16), u32_at(e, 24));
+        let (k, role, off, slen, crc) = (
+            u32_at(e, 0),
+            u32_at(e, 4),
+            u64_at(e, 8),
+            u64_at(e, 16),
+            u32_at(e, 24),
+        );
         let what = section_name(k, role);
-        let bad = |problem: String| FormatError::Section { index, what: what.clone(), problem };
+        let bad = |problem: String| FormatError::Section {
+            index,
+            what: what.clone(),
+            problem,
+        };
         if u32_at(e, 28) != 0 {
             return Err(bad("reserved field is not zero".into()));
         }
@@ -162,19 +221,30 @@ fn parse_table(bytes: &[u8]) -> Result<Sections<'_>, FormatError> {
             return Err(bad(format!("unknown role {role}")));
         }
         if off % layout::ALIGN != 0 {
-            return Err(bad(format!("offset {off} is not a multiple of {}", layout::ALIGN)));
+            return Err(bad(format!(
+                "offset {off} is not a multiple of {}",
+                layout::ALIGN
+            )));
         }
         if off < first_data {
-            return Err(bad(format!("offset {off} lies inside the header or section table")));
+            return Err(bad(format!(
+                "offset {off} lies inside the header or section table"
+            )));
         }
         let end = off.checked_add(slen).filter(|&e| e <= len as u64);
         let Some(end) = end else {
-            return Err(bad(format!("bytes {off}..{off}+{slen} run past the end of the file ({len} bytes)")));
+            return Err(bad(format!(
+                "bytes {off}..{off}+{slen} run past the end of the file ({len} bytes)"
+            )));
         };
         let data = &bytes[off as usize..end as usize];
         let computed = crc32fast::hash(data);
         if computed != crc {
-            return Err(FormatError::Checksum { what: format!("section {index} ({what})"), stored: crc, computed });
+            return Err(FormatError::Checksum {
+                what: format!("section {index} ({what})"),
+                stored: crc,
+                computed,
+            });
         }
         if entries.iter().any(|&(k2, r2, _)| k2 == k && r2 == role) {
             return Err(bad("appears twice".into()));
@@ -195,7 +265,10 @@ fn parse_table(bytes: &[u8]) -> Result<Sections<'_>, FormatError> {
     // Padding is specified as zero; checking it means no byte of the file escapes validation.
     let mut gap_start = table_end;
     for &(off, end, index) in &spans {
-        if bytes[gap_start as usize..off as usize].iter().any(|&b| b != 0) {
+        if bytes[gap_start as usize..off as usize]
+            .iter()
+            .any(|&b| b != 0)
+        {
             return Err(FormatError::Section {
                 index,
                 what: section_name(entries[index].0, entries[index].1),
@@ -205,7 +278,9 @@ fn parse_table(bytes: &[u8]) -> Result<Sections<'_>, FormatError> {
         gap_start = end;
     }
     if bytes[gap_start as usize..].iter().any(|&b| b != 0) {
-        return Err(FormatError::Header("bytes after the last section are not zero padding".into()));
+        return Err(FormatError::Header(
+            "bytes after the last section are not zero padding".into(),
+        ));
     }
     entries.retain(|e| e.0 & kind::OPTIONAL_FLAG == 0);
     Ok(Sections { entries })
@@ -223,7 +298,9 @@ pub(crate) fn header_crc(head: &[u8]) -> u32 {
 fn section_name(k: u32, role: u32) -> String {
     match (k, role) {
         (kind::METADATA, _) => "metadata".into(),
-        (kind::MATRIX, r) => Role::from_code(r).map_or_else(|| format!("matrix role {r}"), |r| format!("matrix {r}")),
+        (kind::MATRIX, r) => {
+            Role::from_code(r).map_or_else(|| format!("matrix role {r}"), |r| format!("matrix {r}"))
+        }
         (kind::VECTOR, 0) => "bias b".into(),
         (kind::VECTOR, 1) => "bias c".into(),
         (kind::ORDER, _) => "order".into(),
@@ -231,25 +308,44 @@ fn section_name(k: u32, role: u32) -> String {
     }
 }
 
-fn vector<'a>(sec: Option<&'a [u8]>, what: &'static str, len: usize) -> Result<Option<&'a [f32]>, FormatError> {
+fn vector<'a>(
+    sec: Option<&'a [u8]>,
+    what: &'static str,
+    len: usize,
+) -> Result<Option<&'a [f32]>, FormatError> {
     let Some(sec) = sec else { return Ok(None) };
     if sec.len() != 4 * len {
         return Err(FormatError::Vector {
             what,
-            problem: format!("{} bytes, expected {} ({len} f32 values)", sec.len(), 4 * len),
+            problem: format!(
+                "{} bytes, expected {} ({len} f32 values)",
+                sec.len(),
+                4 * len
+            ),
         });
     }
     let v: &[f32] = bytemuck::try_cast_slice(sec).map_err(|_| FormatError::Misaligned)?;
     if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-        return Err(FormatError::NotFinite { what: what.to_string(), index: i, value: v[i] });
+        return Err(FormatError::NotFinite {
+            what: what.to_string(),
+            index: i,
+            value: v[i],
+        });
     }
     Ok(Some(v))
 }
 
 fn permutation(sec: &[u8], n: usize) -> Result<&[u32], FormatError> {
-    let bad = |problem: String| FormatError::Vector { what: "order", problem };
+    let bad = |problem: String| FormatError::Vector {
+        what: "order",
+        problem,
+    };
     if sec.len() != 4 * n {
-        return Err(bad(format!("{} bytes, expected {} ({n} u32 values)", sec.len(), 4 * n)));
+        return Err(bad(format!(
+            "{} bytes, expected {} ({n} u32 values)",
+            sec.len(),
+            4 * n
+        )));
     }
     let order: &[u32] = bytemuck::try_cast_slice(sec).map_err(|_| FormatError::Misaligned)?;
     let mut seen = vec![false; n];
@@ -279,7 +375,9 @@ pub fn reseal(bytes: &mut [u8]) {
             return;
         }
         let (off, len) = (u64_at(bytes, e + 8), u64_at(bytes, e + 16));
-        let end = off.checked_add(len).filter(|&end| end <= bytes.len() as u64);
+        let end = off
+            .checked_add(len)
+            .filter(|&end| end <= bytes.len() as u64);
         if let Some(end) = end {
             let crc = crc32fast::hash(&bytes[off as usize..end as usize]);
             bytes[e + 24..e + 28].copy_from_slice(&crc.to_le_bytes());

@@ -10,7 +10,9 @@ pub fn sample_model() -> ModelFile {
     // A small deterministic generator (LCG) keeps this free of dependencies and identical on every platform.
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     let mut next = move || {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
     };
     let mut a = vec![0.0f32; n * n];
@@ -41,10 +43,32 @@ pub fn sample_model() -> ModelFile {
     meta.preprocessing.scale = 0.5;
     meta.provenance.dataset = Some("synthetic sample".into());
     let mut file = ModelFile::new(meta);
-    file.a = Some(StoredMatrix::new(Matrix::csr_from_dense(n, n, &a), ValueType::F16));
-    file.b = Some(StoredMatrix::new(Matrix::csr_from_dense(n, p, &b), ValueType::I8));
-    file.c = Some(StoredMatrix::new(Matrix::LowRank { rows: q, cols: n, rank: 2, u, v }, ValueType::Bf16));
-    file.d = Some(StoredMatrix::new(Matrix::Dense { rows: q, cols: p, values: d }, ValueType::F32));
+    file.a = Some(StoredMatrix::new(
+        Matrix::csr_from_dense(n, n, &a),
+        ValueType::F16,
+    ));
+    file.b = Some(StoredMatrix::new(
+        Matrix::csr_from_dense(n, p, &b),
+        ValueType::I8,
+    ));
+    file.c = Some(StoredMatrix::new(
+        Matrix::LowRank {
+            rows: q,
+            cols: n,
+            rank: 2,
+            u,
+            v,
+        },
+        ValueType::Bf16,
+    ));
+    file.d = Some(StoredMatrix::new(
+        Matrix::Dense {
+            rows: q,
+            cols: p,
+            values: d,
+        },
+        ValueType::F32,
+    ));
     file.bias_x = (0..n).map(|_| 0.1 * next()).collect();
     file.bias_y = (0..q).map(|_| 0.1 * next()).collect();
     file

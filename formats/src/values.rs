@@ -71,7 +71,9 @@ impl std::str::FromStr for ValueType {
             "f16" => Ok(ValueType::F16),
             "bf16" => Ok(ValueType::Bf16),
             "i8" => Ok(ValueType::I8),
-            _ => Err(format!("unknown value type {s:?} (expected f32, f16, bf16 or i8)")),
+            _ => Err(format!(
+                "unknown value type {s:?} (expected f32, f16, bf16 or i8)"
+            )),
         }
     }
 }

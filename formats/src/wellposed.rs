@@ -17,9 +17,16 @@ pub struct Structure {
 ///
 /// `order` has been validated as a permutation of `0..n`; `pos[order[k]] = k` is the position of unit
 /// `order[k]` in the sweep. Allocates at most an n-entry position table and a rank-entry norm table.
-pub(crate) fn analyse(a: Option<&MatrixView>, order: Option<&[u32]>, n: usize) -> Result<Structure, FormatError> {
+pub(crate) fn analyse(
+    a: Option<&MatrixView>,
+    order: Option<&[u32]>,
+    n: usize,
+) -> Result<Structure, FormatError> {
     let Some(a) = a else {
-        return Ok(Structure { kappa: 0.0, triangular: true });
+        return Ok(Structure {
+            kappa: 0.0,
+            triangular: true,
+        });
     };
     let kappa = row_l1_bound(a);
     let pos: Option<Vec<u32>> = order.map(|o| {
@@ -38,7 +45,10 @@ pub(crate) fn analyse(a: Option<&MatrixView>, order: Option<&[u32]>, n: usize) -
     });
     let triangular = entrywise && violation.is_none();
     if kappa < 1.0 || triangular {
-        return Ok(Structure { kappa: kappa as f32, triangular });
+        return Ok(Structure {
+            kappa: kappa as f32,
+            triangular,
+        });
     }
     let reason = match violation {
         Some((i, j)) => {
@@ -46,17 +56,29 @@ pub(crate) fn analyse(a: Option<&MatrixView>, order: Option<&[u32]>, n: usize) -
         }
         None => "low-rank A is accepted only as a contraction".to_string(),
     };
-    Err(FormatError::NotWellPosed { kappa: kappa as f32, reason })
+    Err(FormatError::NotWellPosed {
+        kappa: kappa as f32,
+        reason,
+    })
 }
 
 /// max over rows of the L1 norm (an upper bound for low-rank storage), accumulated in f64.
 fn row_l1_bound(a: &MatrixView) -> f64 {
     match a {
         MatrixView::LowRank(m) => {
-            let vnorm: Vec<f64> =
-                (0..m.rank).map(|r| (0..m.cols).map(|j| f64::from(m.v.get(r * m.cols + j, r)).abs()).sum()).collect();
+            let vnorm: Vec<f64> = (0..m.rank)
+                .map(|r| {
+                    (0..m.cols)
+                        .map(|j| f64::from(m.v.get(r * m.cols + j, r)).abs())
+                        .sum()
+                })
+                .collect();
             (0..m.rows)
-                .map(|i| (0..m.rank).map(|r| f64::from(m.u.get(i * m.rank + r, i)).abs() * vnorm[r]).sum::<f64>())
+                .map(|i| {
+                    (0..m.rank)
+                        .map(|r| f64::from(m.u.get(i * m.rank + r, i)).abs() * vnorm[r])
+                        .sum::<f64>()
+                })
                 .fold(0.0, f64::max)
         }
         _ => {

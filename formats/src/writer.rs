@@ -14,17 +14,37 @@ use crate::{AlignedBytes, FormatError, Metadata, ModelView, Role};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Matrix {
     /// Row-major `rows * cols` values.
-    Dense { rows: usize, cols: usize, values: Vec<f32> },
+    Dense {
+        rows: usize,
+        cols: usize,
+        values: Vec<f32>,
+    },
     /// Compressed sparse rows; column indices strictly increasing within each row.
-    Csr { rows: usize, cols: usize, row_ptr: Vec<u32>, col_idx: Vec<u32>, values: Vec<f32> },
+    Csr {
+        rows: usize,
+        cols: usize,
+        row_ptr: Vec<u32>,
+        col_idx: Vec<u32>,
+        values: Vec<f32>,
+    },
     /// M = U V, U row-major `rows x rank`, V row-major `rank x cols`.
-    LowRank { rows: usize, cols: usize, rank: usize, u: Vec<f32>, v: Vec<f32> },
+    LowRank {
+        rows: usize,
+        cols: usize,
+        rank: usize,
+        u: Vec<f32>,
+        v: Vec<f32>,
+    },
 }
 
 impl Matrix {
     /// CSR holding the nonzero entries of a dense row-major matrix.
     pub fn csr_from_dense(rows: usize, cols: usize, dense: &[f32]) -> Matrix {
-        assert_eq!(dense.len(), rows * cols, "dense matrix must have rows * cols entries");
+        assert_eq!(
+            dense.len(),
+            rows * cols,
+            "dense matrix must have rows * cols entries"
+        );
         let mut row_ptr = Vec::with_capacity(rows + 1);
         let (mut col_idx, mut values) = (Vec::new(), Vec::new());
         row_ptr.push(0);
@@ -37,15 +57,21 @@ impl Matrix {
             }
             row_ptr.push(values.len() as u32);
         }
-        Matrix::Csr { rows, cols, row_ptr, col_idx, values }
+        Matrix::Csr {
+            rows,
+            cols,
+            row_ptr,
+            col_idx,
+            values,
+        }
     }
 
     /// (rows, cols).
     pub fn shape(&self) -> (usize, usize) {
         match self {
-            Matrix::Dense { rows, cols, .. } | Matrix::Csr { rows, cols, .. } | Matrix::LowRank { rows, cols, .. } => {
-                (*rows, *cols)
-            }
+            Matrix::Dense { rows, cols, .. }
+            | Matrix::Csr { rows, cols, .. }
+            | Matrix::LowRank { rows, cols, .. } => (*rows, *cols),
         }
     }
 
@@ -98,7 +124,16 @@ pub struct ModelFile {
 impl ModelFile {
     /// A model with all matrices and biases absent (zero).
     pub fn new(meta: Metadata) -> Self {
-        ModelFile { meta, a: None, b: None, c: None, d: None, bias_x: Vec::new(), bias_y: Vec::new(), order: None }
+        ModelFile {
+            meta,
+            a: None,
+            b: None,
+            c: None,
+            d: None,
+            bias_x: Vec::new(),
+            bias_y: Vec::new(),
+            order: None,
+        }
     }
 
     /// Encodes the model. The result is parsed back before it is returned, so the writer can never emit a file
@@ -106,8 +141,11 @@ impl ModelFile {
     pub fn to_bytes(&self) -> Result<AlignedBytes, FormatError> {
         self.meta.validate()?;
         let mut sections: Vec<(u32, u32, Vec<u8>)> = vec![(kind::METADATA, 0, self.meta.to_json())];
-        let (n, p, q) =
-            (self.meta.dims.hidden as usize, self.meta.dims.inputs as usize, self.meta.dims.outputs as usize);
+        let (n, p, q) = (
+            self.meta.dims.hidden as usize,
+            self.meta.dims.inputs as usize,
+            self.meta.dims.outputs as usize,
+        );
         for role in Role::ALL {
             let m = match role {
                 Role::A => &self.a,
@@ -120,7 +158,11 @@ impl ModelFile {
                 if m.matrix.shape() != want {
                     return Err(FormatError::Matrix {
                         role,
-                        problem: format!("is {:?}, the metadata requires {:?}", m.matrix.shape(), want),
+                        problem: format!(
+                            "is {:?}, the metadata requires {:?}",
+                            m.matrix.shape(),
+                            want
+                        ),
                     });
                 }
                 sections.push((kind::MATRIX, role.code(), encode_matrix(role, m)?));
@@ -156,7 +198,9 @@ fn assemble(sections: &[(u32, u32, Vec<u8>)]) -> AlignedBytes {
         offsets.push(at);
         at = align_up(at + data.len() as u64);
     }
-    let total = offsets.last().map_or(at, |&o| o + sections.last().map_or(0, |s| s.2.len() as u64));
+    let total = offsets
+        .last()
+        .map_or(at, |&o| o + sections.last().map_or(0, |s| s.2.len() as u64));
     let mut out = AlignedBytes::zeroed(total as usize);
     let buf = out.as_mut_slice();
     buf[..8].copy_from_slice(&layout::MAGIC);
@@ -187,11 +231,19 @@ fn encode_matrix(role: Role, m: &StoredMatrix) -> Result<Vec<u8>, FormatError> {
     let (count, index_width) = match &m.matrix {
         Matrix::Dense { values, .. } => {
             if values.len() != rows * cols {
-                return Err(bad(format!("{} dense values for {rows} x {cols}", values.len())));
+                return Err(bad(format!(
+                    "{} dense values for {rows} x {cols}",
+                    values.len()
+                )));
             }
             (0, 0)
         }
-        Matrix::Csr { row_ptr, col_idx, values, .. } => {
+        Matrix::Csr {
+            row_ptr,
+            col_idx,
+            values,
+            ..
+        } => {
             if row_ptr.len() != rows + 1 || col_idx.len() != values.len() {
                 return Err(bad(format!(
                     "CSR arrays disagree: {} row pointers for {rows} rows, {} indices, {} values",
@@ -204,31 +256,58 @@ fn encode_matrix(role: Role, m: &StoredMatrix) -> Result<Vec<u8>, FormatError> {
         }
         Matrix::LowRank { rank, u, v, .. } => {
             if u.len() != rows * rank || v.len() != rank * cols {
-                return Err(bad(format!("low-rank factors have {} and {} values for rank {rank}", u.len(), v.len())));
+                return Err(bad(format!(
+                    "low-rank factors have {} and {} values for rank {rank}",
+                    u.len(),
+                    v.len()
+                )));
             }
             (*rank, 0)
         }
     };
-    let shape =
-        RecordShape { storage, dtype: m.dtype, index_width, rows: rows as u64, cols: cols as u64, count: count as u64 };
-    let layout = shape.layout().ok_or_else(|| bad("array sizes overflow".into()))?;
+    let shape = RecordShape {
+        storage,
+        dtype: m.dtype,
+        index_width,
+        rows: rows as u64,
+        cols: cols as u64,
+        count: count as u64,
+    };
+    let layout = shape
+        .layout()
+        .ok_or_else(|| bad("array sizes overflow".into()))?;
     let all_values: [&[f32]; 2] = match &m.matrix {
         Matrix::Dense { values, .. } | Matrix::Csr { values, .. } => [values, &[]],
         Matrix::LowRank { u, v, .. } => [u, v],
     };
     for (part, vals) in all_values.iter().enumerate() {
         if let Some(index) = vals.iter().position(|x| !x.is_finite()) {
-            let what = format!("matrix {role} {}", if part == 0 { "values" } else { "factor V" });
-            return Err(FormatError::NotFinite { what, index, value: vals[index] });
+            let what = format!(
+                "matrix {role} {}",
+                if part == 0 { "values" } else { "factor V" }
+            );
+            return Err(FormatError::NotFinite {
+                what,
+                index,
+                value: vals[index],
+            });
         }
     }
     let mut arrays: Vec<Vec<u8>> = Vec::new();
     match &m.matrix {
         Matrix::Dense { values, .. } => arrays.extend(encode_values(values, cols, m.dtype)),
-        Matrix::Csr { row_ptr, col_idx, values, .. } => {
+        Matrix::Csr {
+            row_ptr,
+            col_idx,
+            values,
+            ..
+        } => {
             arrays.push(bytemuck::cast_slice(row_ptr).to_vec());
             arrays.push(if index_width == 2 {
-                col_idx.iter().flat_map(|&j| (j as u16).to_le_bytes()).collect()
+                col_idx
+                    .iter()
+                    .flat_map(|&j| (j as u16).to_le_bytes())
+                    .collect()
             } else {
                 bytemuck::cast_slice(col_idx).to_vec()
             });
@@ -265,14 +344,18 @@ fn encode_matrix(role: Role, m: &StoredMatrix) -> Result<Vec<u8>, FormatError> {
 
 /// Values of a row-major array whose rows have `row_len` entries; for i8, `[quantised, scales]`.
 fn encode_values(values: &[f32], row_len: usize, dtype: ValueType) -> Vec<Vec<u8>> {
-    let bounds: Vec<usize> =
-        (0..=values.len().div_ceil(row_len.max(1))).map(|r| (r * row_len).min(values.len())).collect();
+    let bounds: Vec<usize> = (0..=values.len().div_ceil(row_len.max(1)))
+        .map(|r| (r * row_len).min(values.len()))
+        .collect();
     encode_grouped(values, &bounds, dtype)
 }
 
 /// CSR values; i8 groups are the rows given by `row_ptr`.
 fn encode_csr_values(row_ptr: &[u32], values: &[f32], dtype: ValueType) -> Vec<Vec<u8>> {
-    let bounds: Vec<usize> = row_ptr.iter().map(|&x| (x as usize).min(values.len())).collect();
+    let bounds: Vec<usize> = row_ptr
+        .iter()
+        .map(|&x| (x as usize).min(values.len()))
+        .collect();
     encode_grouped(values, &bounds, dtype)
 }
 
@@ -280,8 +363,14 @@ fn encode_csr_values(row_ptr: &[u32], values: &[f32], dtype: ValueType) -> Vec<V
 fn encode_grouped(values: &[f32], bounds: &[usize], dtype: ValueType) -> Vec<Vec<u8>> {
     match dtype {
         ValueType::F32 => vec![bytemuck::cast_slice(values).to_vec()],
-        ValueType::F16 => vec![values.iter().flat_map(|&v| f16::from_f32(v).to_le_bytes()).collect()],
-        ValueType::Bf16 => vec![values.iter().flat_map(|&v| bf16::from_f32(v).to_le_bytes()).collect()],
+        ValueType::F16 => vec![values
+            .iter()
+            .flat_map(|&v| f16::from_f32(v).to_le_bytes())
+            .collect()],
+        ValueType::Bf16 => vec![values
+            .iter()
+            .flat_map(|&v| bf16::from_f32(v).to_le_bytes())
+            .collect()],
         ValueType::I8 => {
             let mut q = vec![0u8; values.len()];
             let mut scales = Vec::with_capacity(bounds.len().saturating_sub(1));
@@ -291,7 +380,11 @@ fn encode_grouped(values: &[f32], bounds: &[usize], dtype: ValueType) -> Vec<Vec
                 let scale = if max > 0.0 { max / 127.0 } else { 0.0 };
                 scales.push(scale);
                 for (k, &v) in group.iter().enumerate() {
-                    let r = if scale > 0.0 { (v / scale).round().clamp(-127.0, 127.0) } else { 0.0 };
+                    let r = if scale > 0.0 {
+                        (v / scale).round().clamp(-127.0, 127.0)
+                    } else {
+                        0.0
+                    };
                     q[w[0] + k] = (r as i8) as u8;
                 }
             }

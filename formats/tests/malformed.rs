@@ -13,14 +13,19 @@ use common::{find_section, refresh_checksums, sample_bytes, section_span};
 use wolfpack_format::{AlignedBytes, ModelView};
 
 fn parse(bytes: &[u8]) -> Result<(), String> {
-    ModelView::parse(&AlignedBytes::copy_from(bytes)).map(|_| ()).map_err(|e| e.to_string())
+    ModelView::parse(&AlignedBytes::copy_from(bytes))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 #[test]
 fn every_truncation_is_an_error() {
     let bytes = sample_bytes();
     for len in 0..bytes.len() {
-        assert!(parse(&bytes[..len]).is_err(), "truncation to {len} bytes parsed");
+        assert!(
+            parse(&bytes[..len]).is_err(),
+            "truncation to {len} bytes parsed"
+        );
     }
 }
 
@@ -58,7 +63,10 @@ fn random_damage_behind_valid_checksums_never_panics() {
             Err(_) => err += 1,
         }
     }
-    assert!(err > 10_000, "most random corruptions must be rejected ({ok} accepted, {err} rejected)");
+    assert!(
+        err > 10_000,
+        "most random corruptions must be rejected ({ok} accepted, {err} rejected)"
+    );
 }
 
 /// Named corruptions of the sample model, each with a fragment of the message it must produce.
@@ -91,35 +99,99 @@ fn generated_cases() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     vec![
         ("empty", vec![], "truncated"),
         ("bad_magic", edit(&|m| m[0] = b'P', false), "bad magic"),
-        ("version_2", edit(&|m| m[8] = 2, true), "unsupported format version 2"),
-        ("big_endian", edit(&|m| m[12..16].copy_from_slice(&0x0A0B_0C0Du32.to_be_bytes()), true), "byte-order mark"),
-        ("cut_short", base[..base.len() - 64].to_vec(), "header declares"),
-        ("header_checksum", edit(&|m| m[28] ^= 1, false), "checksum mismatch in header"),
-        ("section_checksum", edit(&|m| m[a_off + 70] ^= 1, false), "checksum mismatch in section"),
+        (
+            "version_2",
+            edit(&|m| m[8] = 2, true),
+            "unsupported format version 2",
+        ),
+        (
+            "big_endian",
+            edit(
+                &|m| m[12..16].copy_from_slice(&0x0A0B_0C0Du32.to_be_bytes()),
+                true,
+            ),
+            "byte-order mark",
+        ),
+        (
+            "cut_short",
+            base[..base.len() - 64].to_vec(),
+            "header declares",
+        ),
+        (
+            "header_checksum",
+            edit(&|m| m[28] ^= 1, false),
+            "checksum mismatch in header",
+        ),
+        (
+            "section_checksum",
+            edit(&|m| m[a_off + 70] ^= 1, false),
+            "checksum mismatch in section",
+        ),
         (
             "section_past_end",
-            edit(&|m| m[entry(a) + 16..entry(a) + 24].copy_from_slice(&u64::MAX.to_le_bytes()), true),
+            edit(
+                &|m| m[entry(a) + 16..entry(a) + 24].copy_from_slice(&u64::MAX.to_le_bytes()),
+                true,
+            ),
             "run past the end",
         ),
-        ("section_misaligned", edit(&|m| m[entry(a) + 8] += 4, true), "not a multiple of 64"),
+        (
+            "section_misaligned",
+            edit(&|m| m[entry(a) + 8] += 4, true),
+            "not a multiple of 64",
+        ),
         (
             "section_overlap",
-            edit(&|m| m[entry(a) + 8..entry(a) + 16].copy_from_slice(&(m_off as u64).to_le_bytes()), true),
+            edit(
+                &|m| m[entry(a) + 8..entry(a) + 16].copy_from_slice(&(m_off as u64).to_le_bytes()),
+                true,
+            ),
             "overlaps",
         ),
-        ("duplicate_section", edit(&|m| m[entry(a) + 4] = 1, true), "appears twice"),
-        ("unknown_kind", edit(&|m| m[entry(a)] = 9, true), "unknown section kind"),
+        (
+            "duplicate_section",
+            edit(&|m| m[entry(a) + 4] = 1, true),
+            "appears twice",
+        ),
+        (
+            "unknown_kind",
+            edit(&|m| m[entry(a)] = 9, true),
+            "unknown section kind",
+        ),
         ("metadata_json", replace_in_meta("{", "["), "invalid JSON"),
-        ("dims_mismatch", replace_in_meta("\"hidden\": 8", "\"hidden\": 9"), "metadata requires 9 x 9"),
-        ("bad_tolerance", replace_in_meta("\"max_iterations\": 100", "\"max_iterations\":   0"), "max_iterations = 0"),
-        ("unknown_storage", edit(&|m| m[a_off] = 7, true), "unknown storage code 7"),
-        ("row_ptr_start", edit(&|m| m[a_off + 64] = 1, true), "row_ptr[0] = 1"),
+        (
+            "dims_mismatch",
+            replace_in_meta("\"hidden\": 8", "\"hidden\": 9"),
+            "metadata requires 9 x 9",
+        ),
+        (
+            "bad_tolerance",
+            replace_in_meta("\"max_iterations\": 100", "\"max_iterations\":   0"),
+            "max_iterations = 0",
+        ),
+        (
+            "unknown_storage",
+            edit(&|m| m[a_off] = 7, true),
+            "unknown storage code 7",
+        ),
+        (
+            "row_ptr_start",
+            edit(&|m| m[a_off + 64] = 1, true),
+            "row_ptr[0] = 1",
+        ),
         (
             "row_ptr_decreasing",
-            edit(&|m| m[a_off + 64 + 8..a_off + 64 + 12].copy_from_slice(&40u32.to_le_bytes()), true),
+            edit(
+                &|m| m[a_off + 64 + 8..a_off + 64 + 12].copy_from_slice(&40u32.to_le_bytes()),
+                true,
+            ),
             "exceeds nnz",
         ),
-        ("col_out_of_range", edit(&|m| m[a_off + 128] = 8, true), "out of range"),
+        (
+            "col_out_of_range",
+            edit(&|m| m[a_off + 128] = 8, true),
+            "out of range",
+        ),
         (
             "col_unsorted",
             edit(
@@ -133,7 +205,10 @@ fn generated_cases() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ),
         (
             "nan_value",
-            edit(&|m| m[a_off + 192..a_off + 194].copy_from_slice(&0x7E00u16.to_le_bytes()), true),
+            edit(
+                &|m| m[a_off + 192..a_off + 194].copy_from_slice(&0x7E00u16.to_le_bytes()),
+                true,
+            ),
             "not finite",
         ),
         (
@@ -174,10 +249,14 @@ fn corpus_dir() -> PathBuf {
 fn generated_corruptions_give_their_errors() {
     for (name, bytes, expected) in generated_cases() {
         let err = parse(&bytes).expect_err(name);
-        assert!(err.to_lowercase().contains(&expected.to_lowercase()), "{name}: {err:?} should contain {expected:?}");
+        assert!(
+            err.to_lowercase().contains(&expected.to_lowercase()),
+            "{name}: {err:?} should contain {expected:?}"
+        );
     }
     if std::env::var_os("WPK_WRITE_CORPUS").is_some() {
-        let mut expected = String::from("# file\texpected fragment of the error message (empty: any error)\n");
+        let mut expected =
+            String::from("# file\texpected fragment of the error message (empty: any error)\n");
         for (name, bytes, frag) in generated_cases() {
             std::fs::write(corpus_dir().join(format!("{name}.wpk")), bytes).unwrap();
             expected.push_str(&format!("{name}.wpk\t{frag}\n"));
@@ -188,7 +267,8 @@ fn generated_corruptions_give_their_errors() {
 
 #[test]
 fn checked_in_corpus_is_rejected() {
-    let text = std::fs::read_to_string(corpus_dir().join("expected.txt")).expect("tests/corpus/expected.txt");
+    let text = std::fs::read_to_string(corpus_dir().join("expected.txt"))
+        .expect("tests/corpus/expected.txt");
     let expected: BTreeMap<String, String> = text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -204,9 +284,14 @@ fn checked_in_corpus_is_rejected() {
             continue;
         }
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let frag = expected.get(&name).unwrap_or_else(|| panic!("{name} has no line in expected.txt"));
+        let frag = expected
+            .get(&name)
+            .unwrap_or_else(|| panic!("{name} has no line in expected.txt"));
         let err = parse(&std::fs::read(&path).unwrap()).expect_err(&name);
-        assert!(err.to_lowercase().contains(&frag.to_lowercase()), "{name}: {err:?} should contain {frag:?}");
+        assert!(
+            err.to_lowercase().contains(&frag.to_lowercase()),
+            "{name}: {err:?} should contain {frag:?}"
+        );
         seen += 1;
     }
     assert!(seen >= 20, "only {seen} corpus files");

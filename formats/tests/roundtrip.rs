@@ -4,7 +4,8 @@ mod common;
 
 use proptest::prelude::*;
 use wolfpack_format::{
-    Indices, Matrix, MatrixView, Metadata, ModelFile, ModelView, Role, Storage, StoredMatrix, ValueType,
+    Indices, Matrix, MatrixView, Metadata, ModelFile, ModelView, Role, Storage, StoredMatrix,
+    ValueType,
 };
 
 /// Relative precision of each value type (i8: half a quantisation step of the row's largest entry).
@@ -20,7 +21,13 @@ fn tolerance(dtype: ValueType, scale: f32) -> f32 {
 fn dense_of(m: &Matrix) -> Vec<f32> {
     match m {
         Matrix::Dense { values, .. } => values.clone(),
-        Matrix::Csr { rows, cols, row_ptr, col_idx, values } => {
+        Matrix::Csr {
+            rows,
+            cols,
+            row_ptr,
+            col_idx,
+            values,
+        } => {
             let mut d = vec![0.0; rows * cols];
             for i in 0..*rows {
                 for k in row_ptr[i] as usize..row_ptr[i + 1] as usize {
@@ -29,7 +36,13 @@ fn dense_of(m: &Matrix) -> Vec<f32> {
             }
             d
         }
-        Matrix::LowRank { rows, cols, rank, u, v } => {
+        Matrix::LowRank {
+            rows,
+            cols,
+            rank,
+            u,
+            v,
+        } => {
             let mut d = vec![0.0; rows * cols];
             for i in 0..*rows {
                 for r in 0..*rank {
@@ -50,13 +63,25 @@ fn model_with_b(p: usize, n: usize, b: Matrix, dtype: ValueType) -> ModelFile {
 }
 
 fn storage_strategy(n: usize, p: usize) -> impl Strategy<Value = Matrix> {
-    let dense =
-        proptest::collection::vec(-2.0f32..2.0, n * p).prop_map(move |v| Matrix::Dense { rows: n, cols: p, values: v });
+    let dense = proptest::collection::vec(-2.0f32..2.0, n * p).prop_map(move |v| Matrix::Dense {
+        rows: n,
+        cols: p,
+        values: v,
+    });
     let csr = proptest::collection::vec(prop_oneof![Just(0.0f32), -2.0f32..2.0], n * p)
         .prop_map(move |v| Matrix::csr_from_dense(n, p, &v));
     let low = (1usize..4).prop_flat_map(move |r| {
-        (proptest::collection::vec(-1.0f32..1.0, n * r), proptest::collection::vec(-1.0f32..1.0, r * p))
-            .prop_map(move |(u, v)| Matrix::LowRank { rows: n, cols: p, rank: r, u, v })
+        (
+            proptest::collection::vec(-1.0f32..1.0, n * r),
+            proptest::collection::vec(-1.0f32..1.0, r * p),
+        )
+            .prop_map(move |(u, v)| Matrix::LowRank {
+                rows: n,
+                cols: p,
+                rank: r,
+                u,
+                v,
+            })
     });
     prop_oneof![dense, csr, low]
 }
@@ -88,8 +113,10 @@ proptest! {
 fn sample_model_parses_with_every_storage_kind() {
     let bytes = common::sample_bytes();
     let v = ModelView::parse(&bytes).unwrap();
-    let kinds: Vec<(Storage, ValueType)> =
-        Role::ALL.iter().map(|&r| v.matrix(r).map(|m| (m.storage(), m.value_type())).unwrap()).collect();
+    let kinds: Vec<(Storage, ValueType)> = Role::ALL
+        .iter()
+        .map(|&r| v.matrix(r).map(|m| (m.storage(), m.value_type())).unwrap())
+        .collect();
     assert_eq!(
         kinds,
         vec![
@@ -99,7 +126,11 @@ fn sample_model_parses_with_every_storage_kind() {
             (Storage::Dense, ValueType::F32)
         ]
     );
-    assert!(v.structure.kappa < 0.601 && v.structure.kappa > 0.59, "kappa {}", v.structure.kappa);
+    assert!(
+        v.structure.kappa < 0.601 && v.structure.kappa > 0.59,
+        "kappa {}",
+        v.structure.kappa
+    );
     assert!(!v.structure.triangular);
     assert_eq!(v.meta.labels.len(), 3);
     assert!(v.bias_x.is_some() && v.bias_y.is_some());
@@ -119,13 +150,26 @@ fn wide_matrices_use_u32_column_indices() {
     let mut dense = vec![0.0f32; 2 * p];
     dense[69_999] = 0.5;
     dense[p + 3] = -1.0;
-    let bytes = model_with_b(p, 2, Matrix::csr_from_dense(2, p, &dense), ValueType::F32).to_bytes().unwrap();
+    let bytes = model_with_b(p, 2, Matrix::csr_from_dense(2, p, &dense), ValueType::F32)
+        .to_bytes()
+        .unwrap();
     let v = ModelView::parse(&bytes).unwrap();
-    let Some(MatrixView::Csr(b)) = v.b else { panic!("csr expected") };
+    let Some(MatrixView::Csr(b)) = v.b else {
+        panic!("csr expected")
+    };
     assert!(matches!(b.col_idx, Indices::U32(_)));
     assert_eq!(b.col_idx.get(0), 69_999);
-    let narrow = model_with_b(10, 2, Matrix::csr_from_dense(2, 10, &[1.0; 20]), ValueType::F32).to_bytes().unwrap();
-    let Some(MatrixView::Csr(b)) = ModelView::parse(&narrow).unwrap().b else { panic!("csr expected") };
+    let narrow = model_with_b(
+        10,
+        2,
+        Matrix::csr_from_dense(2, 10, &[1.0; 20]),
+        ValueType::F32,
+    )
+    .to_bytes()
+    .unwrap();
+    let Some(MatrixView::Csr(b)) = ModelView::parse(&narrow).unwrap().b else {
+        panic!("csr expected")
+    };
     assert!(matches!(b.col_idx, Indices::U16(_)));
 }
 
@@ -133,7 +177,9 @@ fn wide_matrices_use_u32_column_indices() {
 fn write_is_atomic_and_readable() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sample.wpk");
-    let len = wolfpack_format::sample::sample_model().write(&path).unwrap();
+    let len = wolfpack_format::sample::sample_model()
+        .write(&path)
+        .unwrap();
     let bytes = wolfpack_format::AlignedBytes::copy_from(&std::fs::read(&path).unwrap());
     assert_eq!(bytes.len() as u64, len);
     assert_eq!(bytes.len() % 4, 0);

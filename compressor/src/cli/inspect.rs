@@ -71,7 +71,10 @@ pub fn run(args: &Args) -> CliResult {
         metadata: &view.meta,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| CliError(e.to_string()))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| CliError(e.to_string()))?
+        );
         return Ok(());
     }
     print_table(&report);
@@ -81,25 +84,46 @@ pub fn run(args: &Args) -> CliResult {
 fn print_table(r: &Report) {
     println!("model       {}", r.file);
     println!("file size   {} bytes", r.file_bytes);
-    println!("dimensions  hidden n = {}, inputs p = {}, outputs q = {}", r.hidden, r.inputs, r.outputs);
+    println!(
+        "dimensions  hidden n = {}, inputs p = {}, outputs q = {}",
+        r.hidden, r.inputs, r.outputs
+    );
     println!("nnz         {} stored weights (A, B, C, D)", r.nnz);
-    let solve = if r.triangular { "strictly triangular: one sweep is exact" } else { "contraction" };
+    let solve = if r.triangular {
+        "strictly triangular: one sweep is exact"
+    } else {
+        "contraction"
+    };
     println!("kappa       {:.4} (max row L1 norm of A; {solve})", r.kappa);
     println!();
-    println!("{:<6} {:>12} {:>9} {:>6} {:>10} {:>10}", "matrix", "shape", "storage", "dtype", "nnz", "bytes");
+    println!(
+        "{:<6} {:>12} {:>9} {:>6} {:>10} {:>10}",
+        "matrix", "shape", "storage", "dtype", "nnz", "bytes"
+    );
     for m in &r.matrices {
         let shape = format!("{} x {}", m.rows, m.cols);
-        println!("{:<6} {:>12} {:>9} {:>6} {:>10} {:>10}", m.role, shape, m.storage, m.dtype, m.nnz, m.bytes);
+        println!(
+            "{:<6} {:>12} {:>9} {:>6} {:>10} {:>10}",
+            m.role, shape, m.storage, m.dtype, m.nnz, m.bytes
+        );
     }
     let meta = r.metadata;
     println!();
-    println!("solver      tolerance {:e}, at most {} iterations", meta.solver.tolerance, meta.solver.max_iterations);
+    println!(
+        "solver      tolerance {:e}, at most {} iterations",
+        meta.solver.tolerance, meta.solver.max_iterations
+    );
     if !meta.labels.is_empty() {
         println!("labels      {}", meta.labels.join(", "));
     }
     let p = &meta.preprocessing;
     if !p.is_identity() {
-        println!("input       (u * {} - mean[{}]) / std[{}]", p.scale, p.mean.len(), p.std.len());
+        println!(
+            "input       (u * {} - mean[{}]) / std[{}]",
+            p.scale,
+            p.mean.len(),
+            p.std.len()
+        );
     }
     if let Some(ds) = &meta.provenance.dataset {
         println!("data set    {ds}");

@@ -4,7 +4,11 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
+mod compress;
+mod eval;
+mod export_npz;
 mod inspect;
+pub mod predict;
 
 /// An error for the user: one line, naming the file and the problem.
 #[derive(Debug)]
@@ -45,12 +49,27 @@ pub enum Command {
     /// The file is fully validated first (checksums, structure, well-posedness); a bad file is reported in one
     /// line and the exit code is 1.
     Inspect(inspect::Args),
+    /// Train a sparse implicit model from scratch with stochastic Frank-Wolfe within a budget of stored weights.
+    ///
+    /// Writes the model (`--out`), a JSON report and a training-curve SVG beside it, and a checkpoint every epoch
+    /// (`<out>.ckpt`, removed on success) from which `--resume` continues an interrupted run.
+    Compress(compress::Args),
+    /// Test accuracy of a model on a data set's test split, measured through the runtime.
+    Eval(eval::Args),
+    /// Run a model on raw inputs from a .npy, IDX or CSV file and print outputs, labels and iterations.
+    Predict(predict::Args),
+    /// Write a model's weights as dense float32 arrays into a NumPy .npz file.
+    ExportNpz(export_npz::Args),
 }
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
+        Command::Compress(args) => compress::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Predict(args) => predict::run(&args),
+        Command::ExportNpz(args) => export_npz::run(&args),
     }
 }
 
