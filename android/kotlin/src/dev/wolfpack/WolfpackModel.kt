@@ -26,6 +26,10 @@ class WolfpackModel private constructor(private var handle: Long) : AutoCloseabl
     // Read mode around every native call, write mode to close: a model is never freed under a running call.
     private val lock = StampedLock()
 
+    // StampedLock lets readers overtake a waiting writer, so threads predicting back to back could starve
+    // close(); once this is set, new calls fail at once and close() waits only for the calls in flight.
+    @Volatile private var closing = false
+
     /** Length of one input (`p`). */
     val inputSize: Int
 
@@ -83,6 +87,7 @@ class WolfpackModel private constructor(private var handle: Long) : AutoCloseabl
     }
 
     private inline fun <T> withHandle(block: (Long) -> T): T {
+        if (closing) throw WolfpackException("the model is closed")
         val stamp = lock.readLock()
         try {
             val h = handle
@@ -153,6 +158,7 @@ class WolfpackModel private constructor(private var handle: Long) : AutoCloseabl
 
     /** Frees the native model (waiting for calls in flight on other threads); later calls do nothing. */
     override fun close() {
+        closing = true
         val stamp = lock.writeLock()
         try {
             val h = handle
