@@ -11,4 +11,5 @@ pub mod evaluate;
 pub mod model;
 pub mod pack;
 pub mod plot;
+pub mod robust;
 pub mod train;
