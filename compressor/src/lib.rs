@@ -9,6 +9,7 @@ pub mod cli;
 pub mod data;
 pub mod evaluate;
 pub mod model;
+pub mod npz;
 pub mod pack;
 pub mod plot;
 pub mod robust;

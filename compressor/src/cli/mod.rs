@@ -6,7 +6,9 @@ use clap::{Parser, Subcommand};
 
 mod compress;
 mod eval;
+mod export_npz;
 mod inspect;
+pub mod predict;
 
 /// An error for the user: one line, naming the file and the problem.
 #[derive(Debug)]
@@ -54,6 +56,10 @@ pub enum Command {
     Compress(compress::Args),
     /// Test accuracy of a model on a data set's test split, measured through the runtime.
     Eval(eval::Args),
+    /// Run a model on raw inputs from a .npy, IDX or CSV file and print outputs, labels and iterations.
+    Predict(predict::Args),
+    /// Write a model's weights as dense float32 arrays into a NumPy .npz file.
+    ExportNpz(export_npz::Args),
 }
 
 /// Runs a parsed command line.
@@ -62,6 +68,8 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Inspect(args) => inspect::run(&args),
         Command::Compress(args) => compress::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Predict(args) => predict::run(&args),
+        Command::ExportNpz(args) => export_npz::run(&args),
     }
 }
 
