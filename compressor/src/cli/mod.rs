@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
+mod attack;
+mod certify;
 mod compress;
 mod eval;
 mod export_npz;
@@ -60,6 +62,12 @@ pub enum Command {
     Predict(predict::Args),
     /// Write a model's weights as dense float32 arrays into a NumPy .npz file.
     ExportNpz(export_npz::Args),
+    /// White-box adversarial attacks (PGD, Frank-Wolfe, FGSM) through the fixed point; robust accuracy per radius,
+    /// every counted adversarial example confirmed by the runtime.
+    Attack(attack::Args),
+    /// Certified accuracy: inputs whose prediction provably cannot change within the ball (interval bounds through
+    /// the fixed point, and the Lipschitz bound).
+    Certify(certify::Args),
 }
 
 /// Runs a parsed command line.
@@ -68,6 +76,8 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Inspect(args) => inspect::run(&args),
         Command::Compress(args) => compress::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Attack(args) => attack::run(&args),
+        Command::Certify(args) => certify::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::ExportNpz(args) => export_npz::run(&args),
     }

@@ -22,6 +22,7 @@ pub mod ibp;
 pub mod lift;
 pub mod load;
 pub mod plot;
+pub mod summary;
 pub mod threat;
 pub mod train;
 

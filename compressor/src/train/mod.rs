@@ -93,6 +93,9 @@ pub struct CompressConfig {
     pub train_solve: SolveOptions,
     /// Fixed-point solves when evaluating.
     pub eval_solve: SolveOptions,
+    /// Adversarial or interval-bound (certified) training ([`crate::robust::train`]); `None`: plain training.
+    #[serde(default)]
+    pub robust: Option<crate::robust::train::RobustTraining>,
 }
 
 impl Default for CompressConfig {
@@ -124,6 +127,7 @@ impl Default for CompressConfig {
                 tol: 1e-5,
                 max_iter: 100,
             },
+            robust: None,
         }
     }
 }
@@ -219,6 +223,9 @@ pub struct Compressed {
 impl CompressConfig {
     fn check(&self) -> Result<(), TrainError> {
         let bad = |m: String| Err(TrainError::Config(m));
+        if let Some(r) = &self.robust {
+            r.check().map_err(|e| TrainError::Config(e.to_string()))?;
+        }
         if self.hidden == 0 || self.batch == 0 || self.epochs == 0 {
             return bad(format!(
                 "hidden ({}), batch ({}) and epochs ({}) must be positive",
@@ -343,8 +350,21 @@ pub fn compress(
             for (r, &i) in chunk.iter().enumerate() {
                 ubuf[r * p..(r + 1) * p].copy_from_slice(train.row(i));
             }
-            let u = &ubuf[..m * p];
             let labels: Vec<u32> = chunk.iter().map(|&i| train.y[i]).collect();
+            let progress = step as f64 / total_steps;
+            if let Some(r) = &cfg.robust {
+                let (params, solve) = (&ck.params, cfg.train_solve);
+                r.perturb_batch(
+                    params,
+                    &mut ubuf[..m * p],
+                    &labels,
+                    progress,
+                    solve,
+                    &mut rng,
+                )
+                .map_err(|e| TrainError::Config(e.to_string()))?;
+            }
+            let u = &ubuf[..m * p];
             let fwd = ck.params.forward(u, m, &cfg.train_solve);
             iters += fwd.iterations;
             right += fwd
@@ -380,6 +400,19 @@ pub fn compress(
                 InputGrad::No,
                 Some(&ck.support.masks),
             );
+            let mut bw = bw;
+            if let Some(r) = &cfg.robust {
+                let masks = Some(&ck.support.masks);
+                r.certified_grad(
+                    &ck.params,
+                    u,
+                    &labels,
+                    progress,
+                    &cfg.train_solve,
+                    masks,
+                    &mut bw.grads,
+                );
+            }
             if step == fw_steps && cfg.method == Method::Adam {
                 // Frank-Wolfe's momentum is no Adam moment: start Adam's estimates afresh.
                 ck.opt = OptState::new(&ck.params);
