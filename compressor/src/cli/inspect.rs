@@ -1,0 +1,135 @@
+//! `wolfpack inspect MODEL [--json]`.
+
+use serde::Serialize;
+use wolfpack_format::{ModelView, Role};
+
+use super::{read_model_bytes, CliError, CliResult, PathArg};
+
+/// Arguments of `inspect`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The `.wpk` model file.
+    pub model: PathArg,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct MatrixReport {
+    role: String,
+    rows: usize,
+    cols: usize,
+    storage: &'static str,
+    dtype: &'static str,
+    nnz: usize,
+    bytes: u64,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    file: String,
+    file_bytes: u64,
+    hidden: u32,
+    inputs: u32,
+    outputs: u32,
+    nnz: usize,
+    kappa: f32,
+    triangular: bool,
+    matrices: Vec<MatrixReport>,
+    metadata: &'a wolfpack_format::Metadata,
+}
+
+/// Validates the model and prints its summary.
+pub fn run(args: &Args) -> CliResult {
+    let bytes = read_model_bytes(&args.model)?;
+    let view = ModelView::parse(&bytes).map_err(|e| CliError::at(&args.model, e))?;
+    let matrices = Role::ALL
+        .iter()
+        .filter_map(|&r| view.matrix(r).map(|m| (r, m)))
+        .map(|(r, m)| MatrixReport {
+            role: r.to_string(),
+            rows: m.rows(),
+            cols: m.cols(),
+            storage: m.storage().name(),
+            dtype: m.value_type().name(),
+            nnz: m.stored_weights(),
+            bytes: m.stored_bytes(),
+        })
+        .collect();
+    let d = view.meta.dims;
+    let report = Report {
+        file: args.model.display().to_string(),
+        file_bytes: bytes.len() as u64,
+        hidden: d.hidden,
+        inputs: d.inputs,
+        outputs: d.outputs,
+        nnz: view.nnz(),
+        kappa: view.structure.kappa,
+        triangular: view.structure.triangular,
+        matrices,
+        metadata: &view.meta,
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| CliError(e.to_string()))?
+        );
+        return Ok(());
+    }
+    print_table(&report);
+    Ok(())
+}
+
+fn print_table(r: &Report) {
+    println!("model       {}", r.file);
+    println!("file size   {} bytes", r.file_bytes);
+    println!(
+        "dimensions  hidden n = {}, inputs p = {}, outputs q = {}",
+        r.hidden, r.inputs, r.outputs
+    );
+    println!("nnz         {} stored weights (A, B, C, D)", r.nnz);
+    let solve = if r.triangular {
+        "strictly triangular: one sweep is exact"
+    } else {
+        "contraction"
+    };
+    println!("kappa       {:.4} (max row L1 norm of A; {solve})", r.kappa);
+    println!();
+    println!(
+        "{:<6} {:>12} {:>9} {:>6} {:>10} {:>10}",
+        "matrix", "shape", "storage", "dtype", "nnz", "bytes"
+    );
+    for m in &r.matrices {
+        let shape = format!("{} x {}", m.rows, m.cols);
+        println!(
+            "{:<6} {:>12} {:>9} {:>6} {:>10} {:>10}",
+            m.role, shape, m.storage, m.dtype, m.nnz, m.bytes
+        );
+    }
+    let meta = r.metadata;
+    println!();
+    println!(
+        "solver      tolerance {:e}, at most {} iterations",
+        meta.solver.tolerance, meta.solver.max_iterations
+    );
+    if !meta.labels.is_empty() {
+        println!("labels      {}", meta.labels.join(", "));
+    }
+    let p = &meta.preprocessing;
+    if !p.is_identity() {
+        println!(
+            "input       (u * {} - mean[{}]) / std[{}]",
+            p.scale,
+            p.mean.len(),
+            p.std.len()
+        );
+    }
+    if let Some(ds) = &meta.provenance.dataset {
+        println!("data set    {ds}");
+    }
+    if let Some(acc) = meta.provenance.accuracy {
+        println!("accuracy    {:.2}%", 100.0 * acc);
+    }
+    println!("written by  wolfpack {}", meta.provenance.wolfpack_version);
+}

@@ -1,0 +1,482 @@
+//! Matrix records: the three storages (dense, CSR, low-rank), their byte layout, and their validating parser.
+
+use crate::layout::{align_up, MATRIX_HEADER_LEN, MAX_DIM};
+use crate::values::{Indices, ValueType, Values};
+use crate::{FormatError, Role};
+
+/// How a matrix is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Storage {
+    /// Row-major, every entry stored.
+    Dense,
+    /// Compressed sparse rows.
+    Csr,
+    /// M = U V with U: rows x rank and V: rank x cols.
+    LowRank,
+}
+
+impl Storage {
+    pub(crate) const fn code(self) -> u8 {
+        match self {
+            Storage::Dense => 0,
+            Storage::Csr => 1,
+            Storage::LowRank => 2,
+        }
+    }
+
+    const fn from_code(c: u8) -> Option<Self> {
+        match c {
+            0 => Some(Storage::Dense),
+            1 => Some(Storage::Csr),
+            2 => Some(Storage::LowRank),
+            _ => None,
+        }
+    }
+
+    /// Lower-case name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Storage::Dense => "dense",
+            Storage::Csr => "csr",
+            Storage::LowRank => "low-rank",
+        }
+    }
+}
+
+/// A dense row-major matrix; i8 scales are per row.
+#[derive(Debug, Clone, Copy)]
+pub struct DenseView<'a> {
+    /// Row count.
+    pub rows: usize,
+    /// Column count.
+    pub cols: usize,
+    /// `rows * cols` values, row-major.
+    pub values: Values<'a>,
+}
+
+/// A CSR matrix: row `i` holds `col_idx[row_ptr[i]..row_ptr[i+1]]` (strictly increasing) with the matching values.
+/// i8 scales are per row.
+#[derive(Debug, Clone, Copy)]
+pub struct CsrView<'a> {
+    /// Row count.
+    pub rows: usize,
+    /// Column count.
+    pub cols: usize,
+    /// `rows + 1` offsets, non-decreasing, from 0 to nnz.
+    pub row_ptr: &'a [u32],
+    /// Column of each stored value.
+    pub col_idx: Indices<'a>,
+    /// Stored values.
+    pub values: Values<'a>,
+}
+
+/// A low-rank matrix M = U V. For i8, U has one scale per row of U and V one per row of V.
+#[derive(Debug, Clone, Copy)]
+pub struct LowRankView<'a> {
+    /// Row count of M (and of U).
+    pub rows: usize,
+    /// Column count of M (and of V).
+    pub cols: usize,
+    /// Inner dimension.
+    pub rank: usize,
+    /// U, rows x rank, row-major.
+    pub u: Values<'a>,
+    /// V, rank x cols, row-major.
+    pub v: Values<'a>,
+}
+
+/// One stored matrix, viewed in place.
+#[derive(Debug, Clone, Copy)]
+pub enum MatrixView<'a> {
+    /// Dense storage.
+    Dense(DenseView<'a>),
+    /// CSR storage.
+    Csr(CsrView<'a>),
+    /// Low-rank storage.
+    LowRank(LowRankView<'a>),
+}
+
+impl<'a> MatrixView<'a> {
+    /// Row count.
+    pub fn rows(&self) -> usize {
+        match self {
+            MatrixView::Dense(m) => m.rows,
+            MatrixView::Csr(m) => m.rows,
+            MatrixView::LowRank(m) => m.rows,
+        }
+    }
+
+    /// Column count.
+    pub fn cols(&self) -> usize {
+        match self {
+            MatrixView::Dense(m) => m.cols,
+            MatrixView::Csr(m) => m.cols,
+            MatrixView::LowRank(m) => m.cols,
+        }
+    }
+
+    /// The storage kind.
+    pub fn storage(&self) -> Storage {
+        match self {
+            MatrixView::Dense(_) => Storage::Dense,
+            MatrixView::Csr(_) => Storage::Csr,
+            MatrixView::LowRank(_) => Storage::LowRank,
+        }
+    }
+
+    /// The value type.
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            MatrixView::Dense(m) => m.values.value_type(),
+            MatrixView::Csr(m) => m.values.value_type(),
+            MatrixView::LowRank(m) => m.u.value_type(),
+        }
+    }
+
+    /// Stored weight count: CSR nnz, dense rows * cols, low-rank rank * (rows + cols).
+    pub fn stored_weights(&self) -> usize {
+        match self {
+            MatrixView::Dense(m) => m.rows * m.cols,
+            MatrixView::Csr(m) => m.values.len(),
+            MatrixView::LowRank(m) => m.rank * (m.rows + m.cols),
+        }
+    }
+
+    /// Bytes of weights, indices, row pointers and scales: what a product with this matrix streams from memory.
+    pub fn stored_bytes(&self) -> u64 {
+        let vals = |v: &Values| {
+            let s = match v {
+                Values::I8 { scales, .. } => 4 * scales.len() as u64,
+                _ => 0,
+            };
+            v.len() as u64 * v.value_type().size() + s
+        };
+        match self {
+            MatrixView::Dense(m) => vals(&m.values),
+            MatrixView::Csr(m) => {
+                vals(&m.values)
+                    + m.col_idx.len() as u64 * m.col_idx.width()
+                    + 4 * m.row_ptr.len() as u64
+            }
+            MatrixView::LowRank(m) => vals(&m.u) + vals(&m.v),
+        }
+    }
+
+    /// Dequantised dense copy, row-major `rows * cols` (allocates; for inspection and export, not inference).
+    pub fn to_dense(&self) -> Vec<f32> {
+        let (rows, cols) = (self.rows(), self.cols());
+        let mut out = vec![0.0f32; rows * cols];
+        match self {
+            MatrixView::Dense(m) => {
+                for (k, o) in out.iter_mut().enumerate() {
+                    *o = m.values.get(k, k / cols.max(1));
+                }
+            }
+            MatrixView::Csr(m) => {
+                for i in 0..rows {
+                    for k in m.row_ptr[i] as usize..m.row_ptr[i + 1] as usize {
+                        out[i * cols + m.col_idx.get(k)] = m.values.get(k, i);
+                    }
+                }
+            }
+            MatrixView::LowRank(m) => {
+                for i in 0..rows {
+                    for r in 0..m.rank {
+                        let uir = m.u.get(i * m.rank + r, i);
+                        for j in 0..cols {
+                            out[i * cols + j] += uir * m.v.get(r * cols + j, r);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Calls `f(i, j, value)` for every stored entry of a dense or CSR matrix (zeros of dense storage included).
+    /// Low-rank matrices have no entry-wise storage: returns false without calling `f`.
+    pub fn for_each_stored(&self, mut f: impl FnMut(usize, usize, f32)) -> bool {
+        match self {
+            MatrixView::Dense(m) => {
+                for i in 0..m.rows {
+                    for j in 0..m.cols {
+                        f(i, j, m.values.get(i * m.cols + j, i));
+                    }
+                }
+                true
+            }
+            MatrixView::Csr(m) => {
+                for i in 0..m.rows {
+                    for k in m.row_ptr[i] as usize..m.row_ptr[i + 1] as usize {
+                        f(i, m.col_idx.get(k), m.values.get(k, i));
+                    }
+                }
+                true
+            }
+            MatrixView::LowRank(_) => false,
+        }
+    }
+}
+
+/// Byte placement of the arrays of a matrix record, shared by the writer and the reader so they cannot disagree.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecordLayout {
+    /// (offset, length) of each array, relative to the section start.
+    pub spans: [(u64, u64); 5],
+    /// Number of arrays used.
+    pub count: usize,
+    /// Section length: end of the last array.
+    pub end: u64,
+}
+
+/// Dimensions and encodings that determine a record's layout.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecordShape {
+    pub storage: Storage,
+    pub dtype: ValueType,
+    /// Bytes per column index (CSR only; 0 otherwise).
+    pub index_width: u64,
+    pub rows: u64,
+    pub cols: u64,
+    /// nnz for CSR, rank for low-rank, 0 for dense.
+    pub count: u64,
+}
+
+impl RecordShape {
+    /// Lays the arrays out in the order of `docs/FORMAT.md`; `None` on arithmetic overflow.
+    pub fn layout(&self) -> Option<RecordLayout> {
+        let v = self.dtype.size();
+        let i8 = self.dtype == ValueType::I8;
+        let mut lens = [0u64; 5];
+        let mut count = 0;
+        let mut push = |len: Option<u64>| -> Option<()> {
+            lens[count] = len?;
+            count += 1;
+            Some(())
+        };
+        match self.storage {
+            Storage::Dense => {
+                push(self.rows.checked_mul(self.cols)?.checked_mul(v))?;
+                if i8 {
+                    push(self.rows.checked_mul(4))?;
+                }
+            }
+            Storage::Csr => {
+                push(self.rows.checked_add(1)?.checked_mul(4))?;
+                push(self.count.checked_mul(self.index_width))?;
+                push(self.count.checked_mul(v))?;
+                if i8 {
+                    push(self.rows.checked_mul(4))?;
+                }
+            }
+            Storage::LowRank => {
+                push(self.rows.checked_mul(self.count)?.checked_mul(v))?;
+                push(self.count.checked_mul(self.cols)?.checked_mul(v))?;
+                if i8 {
+                    push(self.rows.checked_mul(4))?;
+                    push(self.count.checked_mul(4))?;
+                }
+            }
+        }
+        let mut spans = [(0u64, 0u64); 5];
+        let mut at = MATRIX_HEADER_LEN;
+        for k in 0..count {
+            at = align_up(at);
+            spans[k] = (at, lens[k]);
+            at = at.checked_add(lens[k])?;
+        }
+        Some(RecordLayout {
+            spans,
+            count,
+            end: at,
+        })
+    }
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn cast<T: bytemuck::AnyBitPattern>(bytes: &[u8]) -> Result<&[T], FormatError> {
+    bytemuck::try_cast_slice(bytes).map_err(|_| FormatError::Misaligned)
+}
+
+fn values<'a>(
+    dtype: ValueType,
+    bytes: &'a [u8],
+    scales: Option<&'a [u8]>,
+) -> Result<Values<'a>, FormatError> {
+    Ok(match dtype {
+        ValueType::F32 => Values::F32(cast(bytes)?),
+        ValueType::F16 => Values::F16(cast(bytes)?),
+        ValueType::Bf16 => Values::Bf16(cast(bytes)?),
+        ValueType::I8 => Values::I8 {
+            q: cast(bytes)?,
+            scales: cast(scales.unwrap_or(&[]))?,
+        },
+    })
+}
+
+/// Parses and fully validates the matrix record `sec` for `role`, which must be `rows x cols`.
+pub(crate) fn parse_matrix(
+    role: Role,
+    sec: &[u8],
+    rows: usize,
+    cols: usize,
+) -> Result<MatrixView<'_>, FormatError> {
+    let bad = |problem: String| FormatError::Matrix { role, problem };
+    if (sec.len() as u64) < MATRIX_HEADER_LEN {
+        return Err(bad(format!(
+            "record is {} bytes, shorter than its {MATRIX_HEADER_LEN}-byte header",
+            sec.len()
+        )));
+    }
+    let storage = Storage::from_code(sec[0])
+        .ok_or_else(|| bad(format!("unknown storage code {}", sec[0])))?;
+    let dtype = ValueType::from_code(sec[1])
+        .ok_or_else(|| bad(format!("unknown value type code {}", sec[1])))?;
+    let index_width = match (storage, sec[2]) {
+        (Storage::Csr, 1) => 2,
+        (Storage::Csr, 2) => 4,
+        (Storage::Csr, c) => return Err(bad(format!("unknown column index code {c}"))),
+        (_, 0) => 0,
+        (_, c) => {
+            return Err(bad(format!(
+                "index code {c} given for {} storage (must be 0)",
+                storage.name()
+            )))
+        }
+    };
+    if sec[3] != 0 || sec[16..64].iter().any(|&b| b != 0) {
+        return Err(bad("reserved header bytes are not zero".into()));
+    }
+    let (r, c, count) = (u32_at(sec, 4), u32_at(sec, 8), u32_at(sec, 12));
+    if r as usize != rows || c as usize != cols {
+        return Err(bad(format!(
+            "stored as {r} x {c}, the metadata requires {rows} x {cols}"
+        )));
+    }
+    if index_width == 2 && cols > 65_536 {
+        return Err(bad(format!(
+            "u16 column indices cannot address {cols} columns"
+        )));
+    }
+    match storage {
+        Storage::Dense if count != 0 => {
+            return Err(bad(format!("dense record has count {count}, must be 0")))
+        }
+        Storage::LowRank if count == 0 || count > MAX_DIM => {
+            return Err(bad(format!("rank {count} is outside 1..={MAX_DIM}")))
+        }
+        _ => {}
+    }
+    let shape = RecordShape {
+        storage,
+        dtype,
+        index_width,
+        rows: r.into(),
+        cols: c.into(),
+        count: count.into(),
+    };
+    let layout = shape
+        .layout()
+        .ok_or_else(|| bad("array sizes overflow".into()))?;
+    if layout.end != sec.len() as u64 {
+        return Err(bad(format!(
+            "record is {} bytes, its arrays need exactly {}",
+            sec.len(),
+            layout.end
+        )));
+    }
+    let arr = |k: usize| {
+        let (off, len) = layout.spans[k];
+        &sec[off as usize..(off + len) as usize]
+    };
+    let is_i8 = dtype == ValueType::I8;
+    let view = match storage {
+        Storage::Dense => MatrixView::Dense(DenseView {
+            rows,
+            cols,
+            values: values(dtype, arr(0), is_i8.then(|| arr(1)))?,
+        }),
+        Storage::Csr => {
+            let row_ptr: &[u32] = cast(arr(0))?;
+            let col_idx = if index_width == 2 {
+                Indices::U16(cast(arr(1))?)
+            } else {
+                Indices::U32(cast(arr(1))?)
+            };
+            check_csr_structure(row_ptr, &col_idx, cols).map_err(bad)?;
+            MatrixView::Csr(CsrView {
+                rows,
+                cols,
+                row_ptr,
+                col_idx,
+                values: values(dtype, arr(2), is_i8.then(|| arr(3)))?,
+            })
+        }
+        Storage::LowRank => MatrixView::LowRank(LowRankView {
+            rows,
+            cols,
+            rank: count as usize,
+            u: values(dtype, arr(0), is_i8.then(|| arr(2)))?,
+            v: values(dtype, arr(1), is_i8.then(|| arr(3)))?,
+        }),
+    };
+    let finite = |v: &Values, what: &str| match v.first_non_finite() {
+        Some((index, value)) => Err(FormatError::NotFinite {
+            what: format!("matrix {role} {what}"),
+            index,
+            value,
+        }),
+        None => Ok(()),
+    };
+    match &view {
+        MatrixView::Dense(m) => finite(&m.values, "values")?,
+        MatrixView::Csr(m) => finite(&m.values, "values")?,
+        MatrixView::LowRank(m) => {
+            finite(&m.u, "factor U")?;
+            finite(&m.v, "factor V")?;
+        }
+    }
+    Ok(view)
+}
+
+/// Row pointers start at 0, never decrease and end at nnz; columns within a row strictly increase and stay `< cols`.
+fn check_csr_structure(row_ptr: &[u32], col_idx: &Indices, cols: usize) -> Result<(), String> {
+    let nnz = col_idx.len();
+    if row_ptr[0] != 0 {
+        return Err(format!("row_ptr[0] = {}, must be 0", row_ptr[0]));
+    }
+    let last = row_ptr[row_ptr.len() - 1] as usize;
+    if last != nnz {
+        return Err(format!(
+            "row_ptr ends at {last} but {nnz} values are stored"
+        ));
+    }
+    for i in 0..row_ptr.len() - 1 {
+        let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
+        if e < s {
+            return Err(format!("row_ptr decreases at row {i} ({s} -> {e})"));
+        }
+        if e > nnz {
+            return Err(format!("row_ptr[{}] = {e} exceeds nnz = {nnz}", i + 1));
+        }
+        let mut prev: Option<usize> = None;
+        for k in s..e {
+            let j = col_idx.get(k);
+            if j >= cols {
+                return Err(format!(
+                    "row {i}: column index {j} is out of range (cols = {cols})"
+                ));
+            }
+            if prev.is_some_and(|p| j <= p) {
+                return Err(format!(
+                    "row {i}: column indices not strictly increasing at position {k}"
+                ));
+            }
+            prev = Some(j);
+        }
+    }
+    Ok(())
+}

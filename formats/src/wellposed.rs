@@ -1,0 +1,99 @@
+//! Well-posedness of A, recomputed from the stored values: a contraction bound or a triangular structure.
+
+use crate::matrix::MatrixView;
+use crate::FormatError;
+
+/// What the reader proved about A.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Structure {
+    /// Certified bound on the infinity-norm of A: max_i sum_j |A_ij| (for low-rank A = U V the upper bound
+    /// max_i sum_k |U_ik| ||V_k,:||_1). When below 1, x -> relu(A x + B u + b) is a contraction with this rate.
+    pub kappa: f32,
+    /// A is strictly lower-triangular under the evaluation order: one Gauss-Seidel sweep in that order is exact.
+    pub triangular: bool,
+}
+
+/// Computes [`Structure`] and rejects A unless kappa < 1 or A is strictly triangular under `order`.
+///
+/// `order` has been validated as a permutation of `0..n`; `pos[order[k]] = k` is the position of unit
+/// `order[k]` in the sweep. Allocates at most an n-entry position table and a rank-entry norm table.
+pub(crate) fn analyse(
+    a: Option<&MatrixView>,
+    order: Option<&[u32]>,
+    n: usize,
+) -> Result<Structure, FormatError> {
+    let Some(a) = a else {
+        return Ok(Structure {
+            kappa: 0.0,
+            triangular: true,
+        });
+    };
+    let kappa = row_l1_bound(a);
+    let pos: Option<Vec<u32>> = order.map(|o| {
+        let mut pos = vec![0u32; n];
+        for (k, &unit) in o.iter().enumerate() {
+            pos[unit as usize] = k as u32;
+        }
+        pos
+    });
+    let at = |i: usize| pos.as_ref().map_or(i as u32, |p| p[i]);
+    let mut violation: Option<(usize, usize)> = None;
+    let entrywise = a.for_each_stored(|i, j, v| {
+        if v != 0.0 && violation.is_none() && at(j) >= at(i) {
+            violation = Some((i, j));
+        }
+    });
+    let triangular = entrywise && violation.is_none();
+    if kappa < 1.0 || triangular {
+        return Ok(Structure {
+            kappa: kappa as f32,
+            triangular,
+        });
+    }
+    let reason = match violation {
+        Some((i, j)) => {
+            format!("A[{i}][{j}] is nonzero but unit {j} is not evaluated before unit {i}")
+        }
+        None => "low-rank A is accepted only as a contraction".to_string(),
+    };
+    Err(FormatError::NotWellPosed {
+        kappa: kappa as f32,
+        reason,
+    })
+}
+
+/// max over rows of the L1 norm (an upper bound for low-rank storage), accumulated in f64.
+fn row_l1_bound(a: &MatrixView) -> f64 {
+    match a {
+        MatrixView::LowRank(m) => {
+            let vnorm: Vec<f64> = (0..m.rank)
+                .map(|r| {
+                    (0..m.cols)
+                        .map(|j| f64::from(m.v.get(r * m.cols + j, r)).abs())
+                        .sum()
+                })
+                .collect();
+            (0..m.rows)
+                .map(|i| {
+                    (0..m.rank)
+                        .map(|r| f64::from(m.u.get(i * m.rank + r, i)).abs() * vnorm[r])
+                        .sum::<f64>()
+                })
+                .fold(0.0, f64::max)
+        }
+        _ => {
+            let mut best = 0.0f64;
+            let mut row = usize::MAX;
+            let mut acc = 0.0f64;
+            a.for_each_stored(|i, _, v| {
+                if i != row {
+                    best = best.max(acc);
+                    acc = 0.0;
+                    row = i;
+                }
+                acc += f64::from(v).abs();
+            });
+            best.max(acc)
+        }
+    }
+}

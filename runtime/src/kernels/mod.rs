@@ -1,0 +1,186 @@
+//! Compute kernels: sparse (CSR), low-rank and dense matrix products with one vector or a small batch, on
+//! `f32`/`f16`/`bf16`/`i8` weights with `f32` accumulation.
+//!
+//! Three backends implement the same primitives: [`Isa::Scalar`] (portable, the reference), [`Isa::Avx2`]
+//! (x86-64 with AVX2 + FMA + F16C) and [`Isa::Neon`] (aarch64). The backend is chosen once, by
+//! [`Kernels::detect`], and the resulting [`Kernels`] token is stored by whoever calls the kernels (the
+//! [`crate::Model`]), so no call pays for feature detection.
+//!
+//! Batches are stored *columns x batch* (row-major: element `(j, b)` at `j * batch + b`), so that every stored
+//! weight `M[i, j]` does one AXPY `Y[i, :] += M[i, j] * X[j, :]` over contiguous batch lanes, the layout that
+//! vectorises for any sparsity pattern.
+
+mod element;
+mod elementwise;
+mod matrix;
+mod scalar;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "aarch64")]
+mod neon;
+
+pub use element::{Index, Weight};
+pub(crate) use elementwise::larger;
+pub use matrix::{Indices, MatRef, MatrixError, Storage, Values};
+
+/// An instruction-set family the kernels are compiled for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Isa {
+    /// Portable Rust, no intrinsics.
+    Scalar,
+    /// x86-64 AVX2 + FMA + F16C, 8 lanes.
+    Avx2,
+    /// aarch64 NEON, 4 lanes.
+    Neon,
+}
+
+impl Isa {
+    /// Whether this CPU can run the backend.
+    pub fn is_available(self) -> bool {
+        match self {
+            Isa::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => {
+                is_x86_feature_detected!("avx2")
+                    && is_x86_feature_detected!("fma")
+                    && is_x86_feature_detected!("f16c")
+            }
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+}
+
+/// Proof that a backend runs on this CPU: the only way to call the kernels.
+///
+/// Construct it once ([`Kernels::detect`]) and keep it; it is `Copy` and costs nothing to pass around.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Kernels {
+    isa: Isa,
+}
+
+impl Kernels {
+    /// The fastest backend this CPU supports.
+    pub fn detect() -> Kernels {
+        [Isa::Avx2, Isa::Neon]
+            .into_iter()
+            .find_map(Kernels::with_isa)
+            .unwrap_or(Kernels::scalar())
+    }
+
+    /// The portable scalar backend (always available).
+    pub fn scalar() -> Kernels {
+        Kernels { isa: Isa::Scalar }
+    }
+
+    /// The given backend, if this CPU supports it.
+    pub fn with_isa(isa: Isa) -> Option<Kernels> {
+        isa.is_available().then_some(Kernels { isa })
+    }
+
+    /// Every backend this CPU supports, scalar first (what the tests compare).
+    pub fn all_available() -> impl Iterator<Item = Kernels> {
+        [Isa::Scalar, Isa::Avx2, Isa::Neon]
+            .into_iter()
+            .filter_map(Kernels::with_isa)
+    }
+
+    /// The backend.
+    pub fn isa(self) -> Isa {
+        self.isa
+    }
+}
+
+/// The scale of row `i` of an `i8` matrix (1 for the float storage kinds).
+#[inline(always)]
+fn row_scale(scales: Option<&[f32]>, i: usize) -> f32 {
+    scales.map_or(1.0, |s| s[i])
+}
+
+/// Defines the whole-matrix loops of a backend on top of its row primitives (`gather_dot`, `dot`,
+/// `gather_batch_add`, `dense_batch_add`), compiled with the backend's target features so that the primitives
+/// inline into them.
+///
+/// Safety contract of every generated function: the CPU supports the backend; the slices satisfy the invariants
+/// established by [`MatRef`]'s constructors (monotone `row_ptr` ending at `w.len() == idx.len()`, column indices
+/// `< cols`, `x.len() == cols * batch`, `y.len() == rows * batch`, `scales.len() == rows`).
+macro_rules! row_loops {
+    ($(#[$attr:meta])*) => {
+        /// `y[i] += s_i * sum_{k in row i} w[k] * x[idx[k]]`.
+        $(#[$attr])*
+        pub(crate) unsafe fn csr_matvec_add<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
+            for (i, yi) in y.iter_mut().enumerate() {
+                let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
+                // SAFETY: the module's contract.
+                *yi += super::row_scale(scales, i) * unsafe { gather_dot(&w[s..e], &idx[s..e], x) };
+            }
+        }
+
+        /// `Y[i, :] += s_i * sum_{k in row i} w[k] * X[idx[k], :]` (X: cols x batch, Y: rows x batch).
+        $(#[$attr])*
+        pub(crate) unsafe fn csr_matmat_add<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, x: &[f32], batch: usize, y: &mut [f32]) {
+            for (i, yi) in y.chunks_exact_mut(batch.max(1)).enumerate() {
+                let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
+                // SAFETY: the module's contract.
+                unsafe { gather_batch_add(&w[s..e], &idx[s..e], super::row_scale(scales, i), x, batch, yi) }
+            }
+        }
+
+        /// `y[i] += s_i * sum_j w[i * cols + j] * x[j]`.
+        $(#[$attr])*
+        pub(crate) unsafe fn dense_matvec_add<W: Weight>(cols: usize, w: &[W], scales: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
+            for (i, yi) in y.iter_mut().enumerate() {
+                // SAFETY: the module's contract.
+                *yi += super::row_scale(scales, i) * unsafe { dot(&w[i * cols..(i + 1) * cols], x) };
+            }
+        }
+
+        /// One in-place Gauss-Seidel sweep over a square CSR matrix, for one vector:
+        /// `x[i] <- max(0, z[i] + s_i * sum_k w[k] * x[idx[k]])` for `i` in `order` (or `0..rows`), returning the
+        /// largest change. Caller contract additionally: `z.len() == x.len() == rows`, `order` entries `< rows`.
+        $(#[$attr])*
+        pub(crate) unsafe fn csr_gauss_seidel<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], order: Option<&[u32]>) -> f32 {
+            let mut r = 0.0f32;
+            for pos in 0..x.len() {
+                let i = order.map_or(pos, |o| o[pos] as usize);
+                let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
+                // SAFETY: the module's contract.
+                let new = super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { gather_dot(&w[s..e], &idx[s..e], x) });
+                r = super::larger(r, (new - x[i]).abs());
+                x[i] = new;
+            }
+            r
+        }
+
+        /// [`csr_gauss_seidel`] for a dense square matrix.
+        $(#[$attr])*
+        pub(crate) unsafe fn dense_gauss_seidel<W: Weight>(w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], order: Option<&[u32]>) -> f32 {
+            let n = x.len();
+            let mut r = 0.0f32;
+            for pos in 0..n {
+                let i = order.map_or(pos, |o| o[pos] as usize);
+                // SAFETY: the module's contract.
+                let new = super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { dot(&w[i * n..(i + 1) * n], x) });
+                r = super::larger(r, (new - x[i]).abs());
+                x[i] = new;
+            }
+            r
+        }
+
+        /// `Y[i, :] += s_i * sum_j w[i * cols + j] * X[j, :]`.
+        $(#[$attr])*
+        pub(crate) unsafe fn dense_matmat_add<W: Weight>(cols: usize, w: &[W], scales: Option<&[f32]>, x: &[f32], batch: usize, y: &mut [f32]) {
+            for (i, yi) in y.chunks_exact_mut(batch.max(1)).enumerate() {
+                // SAFETY: the module's contract.
+                unsafe { dense_batch_add(&w[i * cols..(i + 1) * cols], super::row_scale(scales, i), x, batch, yi) }
+            }
+        }
+    };
+}
+use row_loops;
+
+#[cfg(test)]
+mod tests;

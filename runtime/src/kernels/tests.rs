@@ -1,0 +1,475 @@
+//! Every backend against a naive `f64` reference and against the scalar backend, on random dense, CSR and
+//! low-rank matrices of every storage kind, with empty rows, single rows, n = 1 and sizes that are not
+//! multiples of the SIMD widths.
+
+use half::{bf16, f16};
+use proptest::prelude::*;
+
+use super::*;
+
+/// A small deterministic generator (xorshift64*), so one proptest seed describes a whole matrix.
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in [-1, 1).
+    pub(crate) fn sym(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Owned weights of one storage kind.
+#[derive(Debug, Clone)]
+pub(crate) enum OwnedValues {
+    F32(Vec<f32>),
+    F16(Vec<f16>),
+    Bf16(Vec<bf16>),
+    I8(Vec<i8>, Vec<f32>),
+}
+
+impl OwnedValues {
+    /// Stores `w` (whose element `k` lies in row `row_of(k)` of `rows`) in storage kind `kind % 4`.
+    pub(crate) fn new(
+        kind: u8,
+        w: &[f32],
+        rows: usize,
+        row_of: impl Fn(usize) -> usize,
+    ) -> OwnedValues {
+        match kind % 4 {
+            0 => OwnedValues::F32(w.to_vec()),
+            1 => OwnedValues::F16(w.iter().map(|&v| f16::from_f32(v)).collect()),
+            2 => OwnedValues::Bf16(w.iter().map(|&v| bf16::from_f32(v)).collect()),
+            _ => {
+                let mut scales = vec![0.0f32; rows];
+                for (k, v) in w.iter().enumerate() {
+                    scales[row_of(k)] = scales[row_of(k)].max(v.abs() / 127.0);
+                }
+                let q = w
+                    .iter()
+                    .enumerate()
+                    .map(|(k, v)| {
+                        if scales[row_of(k)] > 0.0 {
+                            (v / scales[row_of(k)]).round() as i8
+                        } else {
+                            0
+                        }
+                    })
+                    .collect();
+                OwnedValues::I8(q, scales)
+            }
+        }
+    }
+
+    pub(crate) fn view(&self) -> Values<'_> {
+        match self {
+            OwnedValues::F32(v) => Values::F32(v),
+            OwnedValues::F16(v) => Values::F16(v),
+            OwnedValues::Bf16(v) => Values::Bf16(v),
+            OwnedValues::I8(q, scales) => Values::I8 { q, scales },
+        }
+    }
+
+    /// Element `k` (in row `row`) as stored, exactly, in f64.
+    fn get64(&self, k: usize, row: usize) -> f64 {
+        match self {
+            OwnedValues::F32(v) => f64::from(v[k]),
+            OwnedValues::F16(v) => f64::from(v[k].to_f32()),
+            OwnedValues::Bf16(v) => f64::from(v[k].to_f32()),
+            OwnedValues::I8(q, s) => f64::from(s[row]) * f64::from(q[k]),
+        }
+    }
+}
+
+/// An owned random matrix and its dense f64 reference.
+#[derive(Debug)]
+pub(crate) struct Case {
+    rows: usize,
+    cols: usize,
+    row_ptr: Vec<u32>,
+    idx16: Vec<u16>,
+    idx32: Vec<u32>,
+    wide_idx: bool,
+    values: OwnedValues,
+    v_values: Option<(usize, OwnedValues)>,
+    kind: u8,
+    dense: Vec<f64>,
+}
+
+impl Case {
+    /// `shape % 3`: 0 dense, 1 CSR, 2 low-rank. `density` in percent (0 gives all-empty rows).
+    pub(crate) fn random(
+        rows: usize,
+        cols: usize,
+        shape: u8,
+        vkind: u8,
+        wide_idx: bool,
+        density: u32,
+        seed: u64,
+    ) -> Case {
+        let mut rng = Rng::new(seed);
+        let mut row_ptr = vec![0u32];
+        let (mut idx32, mut w) = (Vec::new(), Vec::new());
+        let mut dense = vec![0.0f64; rows * cols];
+        let (values, v_values) = match shape % 3 {
+            0 => {
+                w = (0..rows * cols).map(|_| rng.sym()).collect();
+                let vals = OwnedValues::new(vkind, &w, rows, |k| k / cols.max(1));
+                for (k, d) in dense.iter_mut().enumerate() {
+                    *d = vals.get64(k, k / cols.max(1));
+                }
+                (vals, None)
+            }
+            1 => {
+                let mut rows_of = Vec::new();
+                for i in 0..rows {
+                    // Some rows are forced empty, some dense, to hit every tail of the kernels.
+                    let d = match rng.below(5) {
+                        0 => 0,
+                        1 => 100,
+                        _ => density,
+                    };
+                    for j in 0..cols {
+                        if (rng.below(100) as u32) < d {
+                            idx32.push(j as u32);
+                            w.push(rng.sym());
+                            rows_of.push(i);
+                        }
+                    }
+                    row_ptr.push(idx32.len() as u32);
+                }
+                let vals = OwnedValues::new(vkind, &w, rows, |k| rows_of[k]);
+                for (k, (&i, &j)) in rows_of.iter().zip(&idx32).enumerate() {
+                    dense[i * cols + j as usize] = vals.get64(k, i);
+                }
+                (vals, None)
+            }
+            _ => {
+                let rank = 1 + rng.below(5);
+                let uw: Vec<f32> = (0..rows * rank).map(|_| rng.sym()).collect();
+                let vw: Vec<f32> = (0..rank * cols).map(|_| rng.sym()).collect();
+                let u = OwnedValues::new(vkind, &uw, rows, |k| k / rank);
+                let v = OwnedValues::new(vkind, &vw, rank, |k| k / cols.max(1));
+                for i in 0..rows {
+                    for j in 0..cols {
+                        dense[i * cols + j] = (0..rank)
+                            .map(|r| u.get64(i * rank + r, i) * v.get64(r * cols + j, r))
+                            .sum();
+                    }
+                }
+                (u, Some((rank, v)))
+            }
+        };
+        let wide_idx = wide_idx || cols > usize::from(u16::MAX) + 1;
+        let idx16 = if wide_idx {
+            Vec::new()
+        } else {
+            idx32.iter().map(|&j| j as u16).collect()
+        };
+        Case {
+            rows,
+            cols,
+            row_ptr,
+            idx16,
+            idx32,
+            wide_idx,
+            values,
+            v_values,
+            kind: shape % 3,
+            dense,
+        }
+    }
+
+    pub(crate) fn mat(&self) -> MatRef<'_> {
+        match (self.kind, &self.v_values) {
+            (0, _) => MatRef::dense(self.rows, self.cols, self.values.view()).unwrap(),
+            (2, Some((rank, v))) => {
+                MatRef::low_rank(self.rows, self.cols, *rank, self.values.view(), v.view()).unwrap()
+            }
+            _ => {
+                let idx = if self.wide_idx {
+                    Indices::U32(&self.idx32)
+                } else {
+                    Indices::U16(&self.idx16)
+                };
+                MatRef::csr(self.rows, self.cols, &self.row_ptr, idx, self.values.view()).unwrap()
+            }
+        }
+    }
+
+    /// `y0 + M X` in f64, and the bound `sum |M_ij| |X_jb|` that scales the rounding error of each entry.
+    fn reference(&self, x: &[f32], batch: usize, y0: &[f32]) -> (Vec<f64>, Vec<f64>) {
+        let mut y: Vec<f64> = y0.iter().map(|&v| f64::from(v)).collect();
+        let mut mag = vec![0.0f64; y.len()];
+        for i in 0..self.rows {
+            for j in 0..self.cols {
+                let m = self.dense[i * self.cols + j];
+                for b in 0..batch {
+                    let t = m * f64::from(x[j * batch + b]);
+                    y[i * batch + b] += t;
+                    mag[i * batch + b] += t.abs();
+                }
+            }
+        }
+        (y, mag)
+    }
+}
+
+fn assert_close(got: &[f32], want: &[f64], mag: &[f64], what: &str) -> Result<(), TestCaseError> {
+    prop_assert_eq!(got.len(), want.len());
+    for (k, ((&g, &w), &m)) in got.iter().zip(want).zip(mag).enumerate() {
+        let tol = 1e-5 * (m + w.abs()) + 1e-6;
+        prop_assert!(
+            (f64::from(g) - w).abs() <= tol,
+            "{}: entry {}: got {}, want {} (tolerance {})",
+            what,
+            k,
+            g,
+            w,
+            tol
+        );
+    }
+    Ok(())
+}
+
+fn random_vec(len: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed ^ 0xABCD);
+    (0..len).map(|_| 2.0 * rng.sym()).collect()
+}
+
+fn config() -> ProptestConfig {
+    // Small enough for qemu (the NEON run) and debug builds; raise PROPTEST_CASES locally for more.
+    ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(96),
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// `Y += M X` on every backend equals the f64 reference; every SIMD backend also equals the scalar one.
+    #[test]
+    fn products_match_reference(
+        rows in prop_oneof![Just(1usize), 0usize..40], cols in prop_oneof![Just(1usize), 1usize..45],
+        shape in 0u8..3, vkind in 0u8..4, wide in any::<bool>(), density in 0u32..100, seed in any::<u64>(),
+        batch in prop_oneof![Just(1usize), 1usize..75],
+    ) {
+        let case = Case::random(rows, cols, shape, vkind, wide, density, seed);
+        let m = case.mat();
+        let x = random_vec(cols * batch, seed);
+        let y0 = random_vec(rows * batch, seed.wrapping_add(1));
+        let (want, mag) = case.reference(&x, batch, &y0);
+        let mut scalar_y = None;
+        for k in Kernels::all_available() {
+            let mut y = y0.clone();
+            let mut scratch = vec![0.0; m.scratch_len(batch)];
+            m.gemm_add(k, &x, batch, &mut y, &mut scratch).unwrap();
+            assert_close(&y, &want, &mag, &format!("{:?} gemm batch {batch}", k.isa()))?;
+            if batch == 1 {
+                let mut y1 = y0.clone();
+                m.gemv_add(k, &x, &mut y1, &mut scratch).unwrap();
+                prop_assert_eq!(&y1, &y);
+            }
+            match &scalar_y {
+                None => scalar_y = Some(y),
+                Some(s) => assert_close(&y, &s.iter().map(|&v| f64::from(v)).collect::<Vec<_>>(), &mag, &format!("{:?} vs scalar", k.isa()))?,
+            }
+        }
+    }
+
+    /// Single rows (the Gauss-Seidel step) equal the reference, for one vector and for a batch.
+    #[test]
+    fn rows_match_reference(
+        rows in 1usize..20, cols in 1usize..45, shape in 0u8..3, vkind in 0u8..4, wide in any::<bool>(),
+        density in 0u32..100, seed in any::<u64>(), batch in 1usize..40,
+    ) {
+        let case = Case::random(rows, cols, shape, vkind, wide, density, seed);
+        let m = case.mat();
+        let x = random_vec(cols * batch, seed);
+        let (want, mag) = case.reference(&x, batch, &vec![0.0; rows * batch]);
+        for k in Kernels::all_available() {
+            for i in 0..rows {
+                let mut out = vec![0.0f32; batch];
+                m.row_batch_add(k, i, &x, batch, &mut out).unwrap();
+                let r = i * batch..(i + 1) * batch;
+                assert_close(&out, &want[r.clone()], &mag[r.clone()], &format!("{:?} row {i}", k.isa()))?;
+                if batch == 1 {
+                    let d = m.row_dot(k, i, &x).unwrap();
+                    assert_close(&[d], &want[r.clone()], &mag[r], "row_dot")?;
+                }
+            }
+        }
+    }
+
+    /// The fused single-vector Gauss-Seidel sweep equals the sequential f64 definition, in a random order.
+    #[test]
+    fn gauss_seidel_sweep_matches_reference(n in 1usize..40, shape in 0u8..2, vkind in 0u8..4, wide in any::<bool>(), density in 0u32..100, seed in any::<u64>(), ordered in any::<bool>()) {
+        let case = Case::random(n, n, shape, vkind, wide, density, seed);
+        let m = case.mat();
+        let z = random_vec(n, seed.wrapping_add(3));
+        let x0 = random_vec(n, seed.wrapping_add(4));
+        let mut rng = Rng::new(seed);
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        for i in (1..n).rev() {
+            order.swap(i, rng.below(i + 1));
+        }
+        let order = ordered.then_some(&order[..]);
+        let mut want: Vec<f64> = x0.iter().map(|&v| f64::from(v)).collect();
+        let mut mag = vec![0.0f64; n];
+        let mut want_r = 0.0f64;
+        for pos in 0..n {
+            let i = order.map_or(pos, |o| o[pos] as usize);
+            let t: f64 = f64::from(z[i]) + (0..n).map(|j| case.dense[i * n + j] * want[j]).sum::<f64>();
+            mag[i] = f64::from(z[i]).abs() + (0..n).map(|j| (case.dense[i * n + j] * want[j]).abs()).sum::<f64>();
+            want_r = want_r.max((t.max(0.0) - want[i]).abs());
+            want[i] = t.max(0.0);
+        }
+        for k in Kernels::all_available() {
+            let mut x = x0.clone();
+            let r = m.gauss_seidel_sweep(k, &z, &mut x, order).unwrap().unwrap();
+            assert_close(&x, &want, &mag, &format!("{:?} sweep", k.isa()))?;
+            prop_assert!((f64::from(r) - want_r).abs() <= 1e-4 * (1.0 + want_r), "{} vs {}", r, want_r);
+        }
+    }
+}
+
+#[test]
+fn gauss_seidel_sweep_refuses_what_it_cannot_do() {
+    let k = Kernels::detect();
+    let lr = MatRef::low_rank(2, 2, 1, Values::F32(&[1.0; 2]), Values::F32(&[1.0; 2])).unwrap();
+    assert_eq!(
+        lr.gauss_seidel_sweep(k, &[0.0; 2], &mut [0.0; 2], None),
+        Ok(None)
+    );
+    let rect = MatRef::dense(2, 3, Values::F32(&[1.0; 6])).unwrap();
+    assert!(rect
+        .gauss_seidel_sweep(k, &[0.0; 2], &mut [0.0; 2], None)
+        .is_err());
+    let sq = MatRef::dense(2, 2, Values::F32(&[1.0; 4])).unwrap();
+    assert_eq!(
+        sq.gauss_seidel_sweep(k, &[0.0; 2], &mut [0.0; 2], Some(&[0, 2])),
+        Err(MatrixError::RowOutOfRange { row: 2, rows: 2 })
+    );
+    assert!(sq
+        .gauss_seidel_sweep(k, &[0.0; 2], &mut [0.0; 2], Some(&[0]))
+        .is_err());
+}
+
+#[test]
+fn detect_picks_an_available_backend() {
+    let k = Kernels::detect();
+    assert!(k.isa().is_available());
+    assert_eq!(Kernels::all_available().next(), Some(Kernels::scalar()));
+    #[cfg(target_arch = "x86_64")]
+    assert_eq!(Kernels::with_isa(Isa::Neon), None);
+}
+
+#[test]
+fn malformed_csr_is_refused_with_the_reason() {
+    let v = Values::F32(&[1.0, 2.0]);
+    let e = MatRef::csr(2, 3, &[0, 2], Indices::U16(&[0, 1]), v).unwrap_err();
+    assert_eq!(
+        e,
+        MatrixError::Length {
+            what: "CSR row pointers",
+            expected: 3,
+            found: 2
+        }
+    );
+    let e = MatRef::csr(2, 3, &[0, 2, 1], Indices::U16(&[0, 1]), v).unwrap_err();
+    assert_eq!(e, MatrixError::RowPointers { row: 1 });
+    let e = MatRef::csr(2, 3, &[1, 1, 2], Indices::U16(&[0, 1]), v).unwrap_err();
+    assert_eq!(e, MatrixError::RowPointers { row: 0 });
+    let e = MatRef::csr(2, 3, &[0, 1, 1], Indices::U16(&[0, 1]), v).unwrap_err();
+    assert_eq!(e, MatrixError::RowPointers { row: 2 });
+    let e = MatRef::csr(2, 3, &[0, 1, 2], Indices::U32(&[0, 3]), v).unwrap_err();
+    assert_eq!(
+        e,
+        MatrixError::ColumnOutOfRange {
+            row: 1,
+            col: 3,
+            cols: 3
+        }
+    );
+    let e = MatRef::csr(2, 3, &[0, 1, 2], Indices::U32(&[0]), v).unwrap_err();
+    assert!(matches!(
+        e,
+        MatrixError::Length {
+            what: "CSR column indices",
+            ..
+        }
+    ));
+    let e = MatRef::csr(
+        2,
+        3,
+        &[0, 1, 2],
+        Indices::U16(&[0, 1]),
+        Values::I8 {
+            q: &[1, 2],
+            scales: &[1.0],
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(
+        e,
+        MatrixError::Length {
+            what: "CSR i8 scales",
+            ..
+        }
+    ));
+    assert!(e.to_string().contains("CSR i8 scales"));
+}
+
+#[test]
+fn malformed_dense_and_low_rank_are_refused() {
+    assert!(matches!(
+        MatRef::dense(2, 2, Values::F32(&[1.0; 3])),
+        Err(MatrixError::Length { .. })
+    ));
+    assert!(matches!(
+        MatRef::dense(usize::MAX, 2, Values::F32(&[])),
+        Err(MatrixError::TooLarge { .. })
+    ));
+    assert!(matches!(
+        MatRef::low_rank(2, 2, 1, Values::F32(&[1.0; 2]), Values::F32(&[1.0; 3])),
+        Err(MatrixError::Length {
+            what: "low-rank V",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn mismatched_shapes_are_errors_not_panics() {
+    let m = MatRef::dense(2, 3, Values::F32(&[1.0; 6])).unwrap();
+    let k = Kernels::detect();
+    assert!(m.gemv_add(k, &[1.0; 2], &mut [0.0; 2], &mut []).is_err());
+    assert!(m.gemv_add(k, &[1.0; 3], &mut [0.0; 3], &mut []).is_err());
+    assert!(m.gemm_add(k, &[1.0; 6], 2, &mut [0.0; 3], &mut []).is_err());
+    assert_eq!(
+        m.row_dot(k, 2, &[1.0; 3]),
+        Err(MatrixError::RowOutOfRange { row: 2, rows: 2 })
+    );
+    let lr = MatRef::low_rank(2, 2, 2, Values::F32(&[1.0; 4]), Values::F32(&[1.0; 4])).unwrap();
+    assert!(matches!(
+        lr.gemv_add(k, &[1.0; 2], &mut [0.0; 2], &mut [0.0; 1]),
+        Err(MatrixError::Length {
+            what: "low-rank scratch",
+            ..
+        })
+    ));
+}
