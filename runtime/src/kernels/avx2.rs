@@ -46,7 +46,13 @@ pub(crate) unsafe fn gather_dot<W: Weight, I: Index>(w: &[W], idx: &[I], x: &[f3
             k += 8;
         }
     }
-    let mut sum = hsum(_mm256_add_ps(acc0, acc1));
+    // Rows shorter than 8 (common in A) skip the horizontal sum of zero registers, which would otherwise sit on
+    // the latency chain of a Gauss-Seidel sweep.
+    let mut sum = if k > 0 {
+        hsum(_mm256_add_ps(acc0, acc1))
+    } else {
+        0.0
+    };
     for j in k..n {
         // SAFETY: features checked by the caller.
         sum += unsafe { w[j].to_f32_avx() } * x[idx[j].to_usize()];
