@@ -125,16 +125,6 @@ impl Weight for f16 {
         _mm256_cvtph_ps(_mm_set1_epi16(self.to_bits() as i16))
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn to_f32_avx(self) -> f32 {
-        // Integer arithmetic ([`Weight::to_f32`]), not F16C: the single-lane F16C form compiles to an insert into
-        // whatever vector register is free, and in a Gauss-Seidel sweep that register is the running residual, so
-        // every row waited for the previous one (f16 sweeps measured twice as slow as f32).
-        f16_bits_to_f32(self.to_bits())
-    }
-
     #[cfg(target_arch = "aarch64")]
     #[inline]
     unsafe fn load4_neon(p: *const Self) -> float32x4_t {

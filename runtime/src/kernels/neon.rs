@@ -12,7 +12,11 @@ use super::element::{Index, Weight};
 /// # Safety
 /// `idx.len() == w.len()`; every `idx[k] < x.len()`.
 #[inline]
-pub(crate) unsafe fn gather_dot<W: Weight, I: Index>(w: &[W], idx: &[I], x: &[f32]) -> f32 {
+pub(crate) unsafe fn gather_dot<W: Weight, I: Index, const CHAIN: bool>(
+    w: &[W],
+    idx: &[I],
+    x: &[f32],
+) -> f32 {
     let n = w.len().min(idx.len());
     let mut acc0 = vdupq_n_f32(0.0);
     let mut acc1 = vdupq_n_f32(0.0);
