@@ -13,4 +13,5 @@ pub mod npz;
 pub mod pack;
 pub mod plot;
 pub mod onnx;
+pub mod robust;
 pub mod train;

@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
+mod attack;
+mod certify;
 mod compress;
 mod eval;
 mod export_npz;
@@ -72,6 +74,12 @@ pub enum Command {
     ExportOnnx(export_onnx::Args),
     /// Time the runtime on a `.wpk` model against ONNX Runtime on ONNX models, side by side.
     Bench(bench::Args),
+    /// White-box adversarial attacks (PGD, Frank-Wolfe, FGSM) through the fixed point; robust accuracy per radius,
+    /// every counted adversarial example confirmed by the runtime.
+    Attack(attack::Args),
+    /// Certified accuracy: inputs whose prediction provably cannot change within the ball (interval bounds through
+    /// the fixed point, and the Lipschitz bound).
+    Certify(certify::Args),
 }
 
 /// Runs a parsed command line.
@@ -80,6 +88,8 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Inspect(args) => inspect::run(&args),
         Command::Compress(args) => compress::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Attack(args) => attack::run(&args),
+        Command::Certify(args) => certify::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::ExportNpz(args) => export_npz::run(&args),
         Command::ImportOnnx(args) => import_onnx::run(&args),
