@@ -22,9 +22,9 @@ if [ $# -gt 0 ]; then
     exec wolfpack "$@"
 fi
 
-# ---- MAIN JOB: one line. For now: write the sample model and inspect it.
-# ---- Later: `wolfpack compress` on the embedded default data set.
-main_job() { cargo run --release -q -p wolfpack-format --example sample -- out/sample.wpk && wolfpack inspect out/sample.wpk; }
+# ---- MAIN JOB: one line. Train a sparse implicit model within 10,000 stored weights on the default data set
+# ---- (Fashion-MNIST, installed by setup.sh; the embedded 8x8 digits when it is absent), then inspect it.
+main_job() { wolfpack compress --max-nnz 10000 --out out/model.wpk && wolfpack inspect out/model.wpk; }
 
 echo "run.sh: main job"
 main_job

@@ -7,9 +7,9 @@
 #   scripts/test.sh fmt clippy   only the named steps (names: see STEPS below)
 #
 # Knobs (environment):
-#   WOLFPACK_RELEASE_TEST_PACKAGES  packages whose tests run with --release
-#                                   instead of debug, e.g. "wolfpack"
-#   WOLFPACK_FUZZ_TARGETS           fuzz targets of formats/fuzz (default: reader)
+#   WOLFPACK_RELEASE_TEST_PACKAGES  packages whose tests run with --release (default: wolfpack,
+#                                   whose tests train models); set it empty for all-debug
+#   WOLFPACK_FUZZ_TARGETS           fuzz targets of formats/fuzz (default: reader runtime)
 #   WOLFPACK_FUZZ_SECONDS           libFuzzer time per target (default: 60)
 #
 # To add a step: write a function step_NAME and add NAME to STEPS.
@@ -22,11 +22,11 @@ cd "${ROOT}"
 
 STEPS=(setup fmt clippy test c_abi aarch64 android fuzz jvm)
 
-RELEASE_TEST_PACKAGES="${WOLFPACK_RELEASE_TEST_PACKAGES:-}"
+RELEASE_TEST_PACKAGES="${WOLFPACK_RELEASE_TEST_PACKAGES-wolfpack}"
 CROSS_TEST_PACKAGES=(wolfpack-format wolfpack-runtime) # small crates only: qemu is ~30x slower
 AARCH64_TARGET=aarch64-unknown-linux-gnu
 ANDROID_TARGETS=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android)
-FUZZ_TARGETS="${WOLFPACK_FUZZ_TARGETS:-reader}"
+FUZZ_TARGETS="${WOLFPACK_FUZZ_TARGETS:-reader runtime}"
 FUZZ_SECONDS="${WOLFPACK_FUZZ_SECONDS:-60}"
 
 # ---------------------------------------------------------------- helpers ---
@@ -184,6 +184,8 @@ step_fuzz() {
     for t in ${FUZZ_TARGETS}; do
         log="${ROOT}/target/fuzz-${t}.log"
         mkdir -p "formats/fuzz/corpus/${t}"
+        # A valid model among the seeds, so mutations start from deep inside the format too.
+        run cargo run -q -p wolfpack-format --example sample -- "formats/fuzz/corpus/${t}/sample.wpk"
         printf '+ (cd formats && cargo +nightly fuzz run %s fuzz/corpus/%s %s -- -max_total_time=%s -timeout=10) > %s\n' \
             "${t}" "${t}" "${seeds[*]}" "${FUZZ_SECONDS}" "${log#"${ROOT}"/}"
         if ! (cd formats && cargo +nightly fuzz run "${t}" "fuzz/corpus/${t}" "${seeds[@]}" \

@@ -7,6 +7,10 @@
 
 pub mod cli;
 pub mod data;
+pub mod evaluate;
 pub mod model;
+pub mod npz;
 pub mod onnx;
+pub mod pack;
+pub mod plot;
 pub mod train;

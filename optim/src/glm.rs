@@ -261,16 +261,36 @@ impl<T: Float> Dataset<T> {
     /// constant features are only centred.
     pub fn standardise(&mut self) {
         let (n, d) = (self.n(), self.d);
-        for j in 0..d {
-            let mean = (0..n).map(|i| self.a[i * d + j]).sum::<T>() / T::from_usize(n);
-            let var = (0..n)
-                .map(|i| (self.a[i * d + j] - mean).powi(2))
-                .sum::<T>()
-                / T::from_usize(n);
-            let sd = var.sqrt();
-            for i in 0..n {
-                let v = self.a[i * d + j] - mean;
-                self.a[i * d + j] = if sd > T::zero() { v / sd } else { v };
+        if n == 0 {
+            return;
+        }
+        // Row-major passes (cache friendly): means, then variances, then the update.
+        let mut mean = vec![T::zero(); d];
+        for row in self.a.chunks_exact(d) {
+            linalg::axpy(T::one(), row, &mut mean);
+        }
+        linalg::scale(T::one() / T::from_usize(n), &mut mean);
+        let mut var = vec![T::zero(); d];
+        for row in self.a.chunks_exact(d) {
+            for j in 0..d {
+                let v = row[j] - mean[j];
+                var[j] += v * v;
+            }
+        }
+        let inv_sd: Vec<T> = var
+            .iter()
+            .map(|&v| {
+                let sd = (v / T::from_usize(n)).sqrt();
+                if sd > T::zero() {
+                    T::one() / sd
+                } else {
+                    T::one()
+                }
+            })
+            .collect();
+        for row in self.a.chunks_exact_mut(d) {
+            for j in 0..d {
+                row[j] = (row[j] - mean[j]) * inv_sd[j];
             }
         }
     }

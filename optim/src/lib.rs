@@ -18,6 +18,8 @@
 //! Everything is generic over [`Float`] (`f32`, `f64`).
 
 #![warn(missing_docs)]
+// Index loops over several parallel slices read like the maths they implement.
+#![allow(clippy::needless_range_loop)]
 
 pub mod error;
 pub mod float;

@@ -9,6 +9,7 @@
 //! * [`Model`]: a validated model, memory-mapped or borrowed in place; immutable, `Send + Sync`.
 //! * [`Session`]: per-thread scratch; steady-state predictions allocate nothing.
 //! * [`kernels`]: the SIMD products (AVX2/FMA/F16C, NEON, scalar) on `f32`/`f16`/`bf16`/`i8` weights.
+//! * [`ffi`]: the C ABI declared in `include/wolfpack.h`.
 
 //!
 //! ```
@@ -31,6 +32,7 @@ mod model;
 mod session;
 mod solve;
 
+pub mod ffi;
 pub use error::Error;
 pub use model::Model;
 pub use session::Session;

@@ -2,7 +2,7 @@
 
 use crate::error::{check_len, Error};
 use crate::model::Model;
-use crate::solve::{add_product, broadcast, solve_hidden, SolveOptions, SolveStats, Work};
+use crate::solve::{add_product, all_finite, broadcast, solve_hidden, SolveOptions, SolveStats, Work};
 
 /// Scratch buffers for predicting with a [`Model`]; one per thread.
 ///
@@ -19,7 +19,7 @@ pub struct Session {
     prev: Vec<f32>,
     y: Vec<f32>,
     low_rank: Vec<f32>,
-    sample: Vec<f32>,
+    samples: Vec<f32>,
     hidden_len: usize,
 }
 
@@ -52,7 +52,7 @@ impl Session {
         grow(&mut self.prev, n.max(1) * batch);
         grow(&mut self.y, q * batch);
         grow(&mut self.low_rank, plan.scratch_len(batch));
-        grow(&mut self.sample, p);
+        grow(&mut self.samples, p * batch);
     }
 
     /// Predicts `output` (length `q`) for one raw `input` (length `p`) with the model's solver defaults.
@@ -109,17 +109,17 @@ impl Session {
         if batch == 1 {
             u.copy_from_slice(inputs);
             pre.apply(u);
-        } else if p > 0 {
-            let sample = &mut self.sample[..p];
-            for (b, raw) in inputs.chunks_exact(p).enumerate() {
-                sample.copy_from_slice(raw);
+        } else if pre.is_identity() {
+            k.transpose(inputs, batch, p, u)?;
+        } else {
+            let samples = &mut self.samples[..p * batch];
+            samples.copy_from_slice(inputs);
+            for sample in samples.chunks_exact_mut(p.max(1)) {
                 pre.apply(sample);
-                for (j, &v) in sample.iter().enumerate() {
-                    u[j * batch + b] = v;
-                }
             }
+            k.transpose(samples, batch, p, u)?;
         }
-        if u.iter().any(|v| !v.is_finite()) {
+        if !all_finite(u) {
             return Err(Error::NotFinite { what: "input (after preprocessing)" });
         }
         let work = Work {
@@ -136,17 +136,13 @@ impl Session {
         broadcast(plan.view.bias_y, batch, y);
         add_product(plan.c, k, &self.x[..n * batch], batch, y, &mut self.low_rank)?;
         add_product(plan.d, k, u, batch, y, &mut self.low_rank)?;
-        if y.iter().any(|v| !v.is_finite()) {
+        if !all_finite(y) {
             return Err(Error::NotFinite { what: "output" });
         }
         if batch == 1 {
             outputs.copy_from_slice(y);
         } else {
-            for (i, row) in y.chunks_exact(batch).enumerate() {
-                for (b, &v) in row.iter().enumerate() {
-                    outputs[b * q + i] = v;
-                }
-            }
+            k.transpose(y, q, batch, outputs)?;
         }
         Ok(stats)
     }

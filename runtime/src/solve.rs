@@ -15,7 +15,7 @@
 //! silently unconverged answer. A non-finite update fails with [`Error::NotFinite`].
 
 use crate::error::Error;
-use crate::kernels::{Kernels, MatRef};
+use crate::kernels::{larger, Kernels, MatRef};
 use crate::model::Plan;
 
 /// Which iteration to run.
@@ -129,12 +129,15 @@ pub(crate) fn solve_hidden(
     let Work { x, z, prev, low_rank } = work;
     broadcast(plan.view.bias_x, batch, z);
     add_product(plan.b, k, u, batch, z, low_rank)?;
+    // Finite inputs and weights can still overflow here; relu would turn a NaN into 0 and hide it.
+    if !all_finite(z) {
+        return Err(Error::NotFinite { what: "pre-activation B u + b" });
+    }
     let Some(a) = plan.a.filter(|a| a.stored() > 0) else {
         relu_into(z, x);
         return Ok(SolveStats { iterations: 1, residual: 0.0, solver: Solver::Direct });
     };
     let order = plan.view.order;
-    let unit = |pos: usize| order.map_or(pos, |o| o[pos] as usize);
     let solver = match options.method {
         Method::Auto if plan.view.structure.triangular && a.has_cheap_rows() => Solver::TriangularSweep,
         Method::Auto if a.has_cheap_rows() => Solver::GaussSeidel,
@@ -145,7 +148,7 @@ pub(crate) fn solve_hidden(
         // Units evaluated later are never read (A is strictly lower-triangular in this order); zero them anyway
         // so the state is defined whatever the caller left in the buffer.
         x.fill(0.0);
-        gauss_seidel_sweep(a, k, z, x, batch, &mut prev[..batch], unit, plan.n)?;
+        gauss_seidel_sweep(a, k, z, x, batch, &mut prev[..batch], order, plan.n)?;
         return Ok(SolveStats { iterations: 1, residual: 0.0, solver });
     }
     // x_0 = relu(z), the first Picard iterate from 0: exact when A x* happens to vanish.
@@ -154,30 +157,30 @@ pub(crate) fn solve_hidden(
     for iteration in 1..=cap {
         residual = match solver {
             Solver::Picard => {
-                prev.copy_from_slice(x);
-                x.copy_from_slice(z);
-                a.gemm_add(k, prev, batch, x, low_rank)?;
-                let mut r = 0.0f32;
-                for (xi, &pi) in x.iter_mut().zip(prev.iter()) {
-                    *xi = xi.max(0.0);
-                    r = r.max((*xi - pi).abs());
-                }
-                r
+                // prev <- z + A x (x is the old state), then x <- relu(prev).
+                prev.copy_from_slice(z);
+                a.gemm_add(k, x, batch, prev, low_rank)?;
+                k.relu_step(prev, x)
             }
-            _ => gauss_seidel_sweep(a, k, z, x, batch, &mut prev[..batch], unit, plan.n)?,
+            _ => gauss_seidel_sweep(a, k, z, x, batch, &mut prev[..batch], order, plan.n)?,
         };
-        // NaN compares false everywhere: test finiteness explicitly.
+        // An infinite update means the state overflowed (relu maps NaN to 0, so NaN shows up as overflow or
+        // in the final check below).
         if !residual.is_finite() {
             return Err(Error::NotFinite { what: "hidden state" });
         }
         if residual <= tol {
+            if !all_finite(x) {
+                return Err(Error::NotFinite { what: "hidden state" });
+            }
             return Ok(SolveStats { iterations: iteration, residual, solver });
         }
     }
     Err(Error::NotConverged { iterations: cap, residual, tolerance: tol })
 }
 
-/// One in-place sweep `x[i, :] <- relu(z[i, :] + A[i, :] x)` over units `unit(0..n)`; returns the largest update.
+/// One in-place sweep `x[i, :] <- relu(z[i, :] + A[i, :] x)` over units `order` (default `0..n`); returns the
+/// largest update. Single vectors on dense/CSR `A` run the kernels' fused sweep.
 #[allow(clippy::too_many_arguments)]
 fn gauss_seidel_sweep(
     a: MatRef,
@@ -186,27 +189,41 @@ fn gauss_seidel_sweep(
     x: &mut [f32],
     batch: usize,
     row: &mut [f32],
-    unit: impl Fn(usize) -> usize,
+    order: Option<&[u32]>,
     n: usize,
 ) -> Result<f32, Error> {
+    let unit = |pos: usize| order.map_or(pos, |o| o[pos] as usize);
     let mut r = 0.0f32;
+    if batch == 1 {
+        if let Some(r) = a.gauss_seidel_sweep(k, z, x, order)? {
+            return Ok(r);
+        }
+        for pos in 0..n {
+            let i = unit(pos);
+            let new = (z[i] + a.row_dot(k, i, x)?).max(0.0);
+            r = larger(r, (new - x[i]).abs());
+            x[i] = new;
+        }
+        return Ok(r);
+    }
     for pos in 0..n {
         let i = unit(pos);
         let lanes = i * batch..(i + 1) * batch;
         row.copy_from_slice(&z[lanes.clone()]);
         a.row_batch_add(k, i, x, batch, row)?;
-        for (xi, &t) in x[lanes].iter_mut().zip(row.iter()) {
-            let new = t.max(0.0);
-            r = r.max((new - *xi).abs());
-            *xi = new;
-        }
+        r = larger(r, k.relu_step(row, &mut x[lanes]));
     }
     Ok(r)
+}
+
+/// Whether every value is finite; a branch-free reduction (no early exit) so it vectorises.
+pub(crate) fn all_finite(v: &[f32]) -> bool {
+    v.iter().fold(true, |ok, x| ok & x.is_finite())
 }
 
 /// `x = relu(z)`.
 fn relu_into(z: &[f32], x: &mut [f32]) {
     for (xi, &zi) in x.iter_mut().zip(z) {
-        *xi = zi.max(0.0);
+        *xi = larger(0.0, zi);
     }
 }

@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod export_onnx;
 mod import_onnx;
+mod compress;
+mod eval;
+mod export_npz;
 mod inspect;
+pub mod predict;
 
 /// An error for the user: one line, naming the file and the problem.
 #[derive(Debug)]
@@ -57,6 +61,17 @@ pub enum Command {
     ExportOnnx(export_onnx::Args),
     /// Time the runtime on a `.wpk` model against ONNX Runtime on ONNX models, side by side.
     Bench(bench::Args),
+    /// Train a sparse implicit model from scratch with stochastic Frank-Wolfe within a budget of stored weights.
+    ///
+    /// Writes the model (`--out`), a JSON report and a training-curve SVG beside it, and a checkpoint every epoch
+    /// (`<out>.ckpt`, removed on success) from which `--resume` continues an interrupted run.
+    Compress(compress::Args),
+    /// Test accuracy of a model on a data set's test split, measured through the runtime.
+    Eval(eval::Args),
+    /// Run a model on raw inputs from a .npy, IDX or CSV file and print outputs, labels and iterations.
+    Predict(predict::Args),
+    /// Write a model's weights as dense float32 arrays into a NumPy .npz file.
+    ExportNpz(export_npz::Args),
 }
 
 /// Runs a parsed command line.
@@ -66,6 +81,10 @@ pub fn run(cli: Cli) -> CliResult {
         Command::ImportOnnx(args) => import_onnx::run(&args),
         Command::ExportOnnx(args) => export_onnx::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Compress(args) => compress::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Predict(args) => predict::run(&args),
+        Command::ExportNpz(args) => export_npz::run(&args),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The forward pass: the fixed point `x = relu(A x + B u + b)` by Picard iteration, then `y = C x + D u + c`.
 
 use super::gemm::{gemm, View};
+use super::sparse::{gauss_seidel, Csr};
 use super::Params;
 
 /// Stopping rule of a fixed-point solve (forward state or adjoint).
@@ -48,16 +49,19 @@ impl Params {
         let (p, h) = (self.p, self.h);
         assert_eq!(u.len(), m * p, "input batch has the wrong size");
         let mut v = vec![0.0f32; m * h];
-        gemm(
-            m,
-            p,
-            h,
-            1.0,
-            View::rows(u, p),
-            View::t(&self.b, p),
-            0.0,
-            &mut v,
-        );
+        match Csr::if_sparse(&self.b, h, p) {
+            Some(bs) => bs.mul_t(u, &mut v, false),
+            None => gemm(
+                m,
+                p,
+                h,
+                1.0,
+                View::rows(u, p),
+                View::t(&self.b, p),
+                0.0,
+                &mut v,
+            ),
+        }
         for row in v.chunks_mut(h.max(1)) {
             row.iter_mut().zip(&self.bias_x).for_each(|(z, b)| *z += b);
         }
@@ -65,18 +69,35 @@ impl Params {
         let (mut iterations, mut residual) = (1, 0.0);
         if self.a.iter().any(|&a| a != 0.0) {
             let mut z = vec![0.0f32; m * h];
-            while iterations < opts.max_iter.max(1) {
-                z.copy_from_slice(&v);
-                gemm(
-                    m,
-                    h,
-                    h,
-                    1.0,
-                    View::rows(&x, h),
-                    View::t(&self.a, h),
-                    1.0,
-                    &mut z,
+            let a_sparse = Csr::if_sparse(&self.a, h, h);
+            if let Some(a) = &a_sparse {
+                let tol = opts.tol;
+                let (sweeps, res) = gauss_seidel(
+                    a,
+                    &v,
+                    &mut x,
+                    |_, _, z| z.max(0.0),
+                    |d, _, _| d <= tol,
+                    opts.max_iter.max(2) - 1,
                 );
+                iterations += sweeps;
+                residual = res;
+            }
+            while a_sparse.is_none() && iterations < opts.max_iter.max(1) {
+                z.copy_from_slice(&v);
+                match &a_sparse {
+                    Some(a) => a.mul_t(&x, &mut z, true),
+                    None => gemm(
+                        m,
+                        h,
+                        h,
+                        1.0,
+                        View::rows(&x, h),
+                        View::t(&self.a, h),
+                        1.0,
+                        &mut z,
+                    ),
+                }
                 residual = 0.0;
                 for (xi, zi) in x.iter_mut().zip(&z) {
                     let nx = zi.max(0.0);
@@ -103,18 +124,22 @@ impl Params {
     pub fn output(&self, x: &[f32], u: &[f32], m: usize) -> Vec<f32> {
         let (p, h, q) = (self.p, self.h, self.q);
         let mut y = vec![0.0f32; m * q];
-        gemm(
-            m,
-            h,
-            q,
-            1.0,
-            View::rows(x, h),
-            View::t(&self.c, h),
-            0.0,
-            &mut y,
-        );
-        if self.d.iter().any(|&d| d != 0.0) {
-            gemm(
+        match Csr::if_sparse(&self.c, q, h) {
+            Some(c) => c.mul_t(x, &mut y, false),
+            None => gemm(
+                m,
+                h,
+                q,
+                1.0,
+                View::rows(x, h),
+                View::t(&self.c, h),
+                0.0,
+                &mut y,
+            ),
+        }
+        match Csr::if_sparse(&self.d, q, p) {
+            Some(d) => d.mul_t(u, &mut y, true),
+            None => gemm(
                 m,
                 p,
                 q,
@@ -123,7 +148,7 @@ impl Params {
                 View::t(&self.d, p),
                 1.0,
                 &mut y,
-            );
+            ),
         }
         for row in y.chunks_mut(q.max(1)) {
             row.iter_mut().zip(&self.bias_y).for_each(|(o, c)| *o += c);

@@ -11,6 +11,7 @@ mod backward;
 mod forward;
 pub mod gemm;
 pub mod loss;
+pub mod sparse;
 
 pub use backward::{Backward, InputGrad};
 pub use forward::{Forward, SolveOptions};

@@ -1,21 +1,33 @@
-//! Linear minimisation oracles (LMOs) over the constraint sets of the recipe.
+//! Linear minimisation oracles (LMOs) over the constraint sets of the recipe, restricted to a support.
 //!
-//! TEMPORARY: a minimal private copy until `wolfpack-optim` lands its LMOs; replace these by the crate's.
+//! The oracles are `wolfpack-optim`'s ([`L1Ball`] per row, [`KSparsePolytope`]); this module adds what training
+//! needs around them: restriction to the allowed entries of a support (the oracle runs on the gathered allowed
+//! entries, its vertex is scattered back), and a *random* choice among tied vertices when the gradient vanishes.
+//! At the all-zero start every vertex is optimal and `wolfpack-optim` deterministically returns the same one for
+//! every row, which would give every hidden unit the same weights forever; drawing the vertex with the caller's
+//! seeded generator breaks that symmetry reproducibly.
 //!
-//! An LMO returns `v = argmin_{v in S} <g, v>`. Sets used here (Pokutta, Spiegel, Zimmer 2020, "Deep neural network
-//! training with Frank-Wolfe"):
+//! Sets (Pokutta, Spiegel, Zimmer 2020, "Deep neural network training with Frank-Wolfe"):
 //! - the row-wise L1 ball `{W : ||W_i||_1 <= r for every row i}`: per row, `-r sign(g_ij) e_j` at `j = argmax |g_ij|`;
 //! - the K-sparse polytope `P(K, t) = conv{v : ||v||_0 <= K, ||v||_inf <= t} = {||v||_inf <= t, ||v||_1 <= K t}`:
 //!   `-t sign(g)` on the `K` entries of largest `|g|`, zero elsewhere.
-//!
-//! Ties (above all the all-zero gradient at the all-zero start, where every vertex is optimal) are broken at random
-//! with the caller's seeded generator: that is what breaks the symmetry between hidden units.
 
 use rand::seq::index::sample;
 use rand::Rng;
+use wolfpack_optim::sets::{KSparsePolytope, L1Ball};
+use wolfpack_optim::{ConstraintSet, Vertex};
+
+fn random_sign(rng: &mut impl Rng) -> f32 {
+    if rng.random::<bool>() {
+        1.0
+    } else {
+        -1.0
+    }
+}
 
 /// Writes the row-wise L1-ball vertex for gradient `g` (`rows x cols`, row-major) into `v`. Only entries with
-/// `allowed[k]` (when given) may be chosen; a row with none allowed gets `0`.
+/// `allowed[k]` (when given) may be chosen; a row with none allowed gets `0`; a row whose allowed gradient is all
+/// zero gets `±r` at a random allowed entry.
 pub fn row_l1(
     g: &[f32],
     cols: usize,
@@ -25,40 +37,35 @@ pub fn row_l1(
     v: &mut [f32],
 ) {
     v.iter_mut().for_each(|x| *x = 0.0);
+    let ball = L1Ball::new(r).expect("kappa is checked to lie in [0, 1)");
+    let (mut idx, mut gathered, mut vert) = (
+        Vec::with_capacity(cols),
+        Vec::with_capacity(cols),
+        Vertex::new(),
+    );
     for (i, (gr, vr)) in g.chunks(cols).zip(v.chunks_mut(cols)).enumerate() {
-        let ok = |j: usize| allowed.is_none_or(|a| a[i * cols + j]);
-        let mut best: Option<usize> = None;
-        let mut ties = 0u32;
-        for j in (0..cols).filter(|&j| ok(j)) {
-            match best {
-                Some(b) if gr[j].abs() < gr[b].abs() => {}
-                Some(b) if gr[j].abs() == gr[b].abs() => {
-                    // Reservoir sampling keeps a uniform choice among equal magnitudes.
-                    ties += 1;
-                    if rng.random_range(0..=ties) == 0 {
-                        best = Some(j);
-                    }
-                }
-                _ => {
-                    best = Some(j);
-                    ties = 0;
-                }
-            }
+        idx.clear();
+        idx.extend((0..cols).filter(|&j| allowed.is_none_or(|a| a[i * cols + j])));
+        if idx.is_empty() {
+            continue;
         }
-        if let Some(j) = best {
-            let up = if gr[j] == 0.0 {
-                rng.random::<bool>()
-            } else {
-                gr[j] < 0.0
-            };
-            let s = if up { 1.0 } else { -1.0 };
-            vr[j] = s * r;
+        gathered.clear();
+        gathered.extend(idx.iter().map(|&j| gr[j]));
+        if gathered.iter().all(|x| *x == 0.0) {
+            vr[idx[rng.random_range(0..idx.len())]] = r * random_sign(rng);
+            continue;
+        }
+        ball.lmo(&gathered, &mut vert)
+            .expect("the L1 ball's oracle accepts any finite gradient");
+        for (k, val) in vert.iter() {
+            vr[idx[k]] = val;
         }
     }
 }
 
 /// Writes the K-sparse-polytope vertex for gradient `g` into `v`: `-t sign(g)` on the `k` largest `|g|` among the
-/// allowed entries. Entries with zero gradient that must fill the `k` are drawn at random with random signs.
+/// allowed entries with nonzero gradient; if fewer than `k` have one, the rest are drawn at random among the allowed
+/// zero-gradient entries, with random signs.
 pub fn k_sparse(
     g: &[f32],
     k: usize,
@@ -68,17 +75,20 @@ pub fn k_sparse(
     v: &mut [f32],
 ) {
     v.iter_mut().for_each(|x| *x = 0.0);
-    let mut idx: Vec<u32> = (0..g.len() as u32)
-        .filter(|&i| g[i as usize] != 0.0 && allowed.is_none_or(|a| a[i as usize]))
+    let idx: Vec<usize> = (0..g.len())
+        .filter(|&i| g[i] != 0.0 && allowed.is_none_or(|a| a[i]))
         .collect();
     let take = k.min(idx.len());
-    if take > 0 && take < idx.len() {
-        idx.select_nth_unstable_by(take - 1, |&a, &b| {
-            g[b as usize].abs().total_cmp(&g[a as usize].abs())
-        });
-    }
-    for &i in &idx[..take] {
-        v[i as usize] = -t * g[i as usize].signum();
+    if take > 0 {
+        let gathered: Vec<f32> = idx.iter().map(|&i| g[i]).collect();
+        let set = KSparsePolytope::new(take, t)
+            .expect("radii from the init scale are finite and positive");
+        let mut vert = Vertex::new();
+        set.lmo(&gathered, &mut vert)
+            .expect("the K-sparse oracle accepts any finite gradient");
+        for (j, val) in vert.iter() {
+            v[idx[j]] = val;
+        }
     }
     if take < k {
         let zeros: Vec<usize> = (0..g.len())
@@ -86,7 +96,7 @@ pub fn k_sparse(
             .collect();
         let extra = (k - take).min(zeros.len());
         for j in sample(rng, zeros.len(), extra) {
-            v[zeros[j]] = if rng.random::<bool>() { t } else { -t };
+            v[zeros[j]] = t * random_sign(rng);
         }
     }
 }

@@ -316,7 +316,8 @@ pub fn compress(
             }
         }
     };
-    let full_size = ck.support.size().max(1);
+    // The schedule starts from the full support, also when resuming with a shrunk one.
+    let full_size = Support::full(&ck.params, cfg.use_a).size().max(1);
     let sets = FwSets::from_init(&ck.params, cfg.kappa, cfg.fw_width, cfg.fw_k_frac);
     let steps_per_epoch = train.n.div_ceil(cfg.batch);
     let total_steps = (cfg.epochs * steps_per_epoch) as f64;
@@ -371,9 +372,14 @@ pub fn compress(
                 g,
             );
             loss_sum += f64::from(l);
-            let bw = ck
-                .params
-                .backward(&fwd, u, g, &cfg.train_solve, InputGrad::No);
+            let bw = ck.params.backward_on(
+                &fwd,
+                u,
+                g,
+                &cfg.train_solve,
+                InputGrad::No,
+                Some(&ck.support.masks),
+            );
             if step == fw_steps && cfg.method == Method::Adam {
                 // Frank-Wolfe's momentum is no Adam moment: start Adam's estimates afresh.
                 ck.opt = OptState::new(&ck.params);
@@ -488,4 +494,75 @@ pub fn compress(
         labels: train.labels.clone(),
         config: cfg.clone(),
     })
+}
+
+/// Why a checkpoint could not be saved or loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The checkpoint file.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not a checkpoint of this version.
+    #[error("{}: not a wolfpack checkpoint: {reason}", path.display())]
+    Invalid {
+        /// The checkpoint file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl Checkpoint {
+    /// Writes the checkpoint as JSON to `path` atomically: a temporary file beside it is renamed over it, so an
+    /// interruption leaves either the previous checkpoint or the new one, never half of one.
+    pub fn save(&self, path: &std::path::Path) -> Result<(), CheckpointError> {
+        let io = |source| CheckpointError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let tmp = path.with_extension("tmp");
+        let bytes = serde_json::to_vec(self).map_err(|e| io(std::io::Error::other(e)))?;
+        std::fs::write(&tmp, bytes).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Reads a checkpoint written by [`save`](Checkpoint::save).
+    pub fn load(path: &std::path::Path) -> Result<Checkpoint, CheckpointError> {
+        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let ck: Checkpoint =
+            serde_json::from_slice(&bytes).map_err(|e| CheckpointError::Invalid {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        let shapes_ok = {
+            let p = &ck.params;
+            p.a.len() == p.h * p.h
+                && p.b.len() == p.h * p.p
+                && p.c.len() == p.q * p.h
+                && p.d.len() == p.q * p.p
+                && p.bias_x.len() == p.h
+                && p.bias_y.len() == p.q
+                && ck
+                    .support
+                    .masks
+                    .iter()
+                    .zip(Which::ALL)
+                    .all(|(m, w)| m.len() == p.mat(w).len())
+        };
+        if !shapes_ok {
+            return Err(CheckpointError::Invalid {
+                path: path.to_path_buf(),
+                reason: "tensor sizes disagree".into(),
+            });
+        }
+        Ok(ck)
+    }
 }

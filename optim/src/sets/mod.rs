@@ -102,6 +102,11 @@ pub(crate) fn check_radius<T: Float>(name: &'static str, r: T) -> Result<()> {
     )
 }
 
+/// Validates a nonnegative finite parameter (shared with the penalties).
+pub(crate) fn check_radius_pub<T: Float>(name: &'static str, r: T) -> Result<()> {
+    check_radius(name, r)
+}
+
 #[cfg(test)]
 pub(crate) mod testutil {
     //! Brute-force checks shared by the set tests.

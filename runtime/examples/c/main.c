@@ -54,11 +54,14 @@ int main(int argc, char **argv) {
         CHECK(wolfpack_predict(copy, inputs + b * p, p, single, q, NULL));
         printf("output %zu:", b);
         for (size_t j = 0; j < q; j++) {
-            if (single[j] != outputs[b * q + j]) {
-                fprintf(stderr, "single and batch predictions differ\n");
+            /* The batch kernels sum in another order and the batch stops when its slowest sample converges:
+             * equal up to the solver tolerance, not bit for bit. */
+            float diff = single[j] - outputs[b * q + j];
+            if (diff > 1e-4f || diff < -1e-4f) {
+                fprintf(stderr, "single and batch predictions differ: %g vs %g\n", single[j], outputs[b * q + j]);
                 return 1;
             }
-            printf(" %.9g", outputs[b * q + j]);
+            printf(" %.9g", single[j]);
         }
         printf("\n");
     }

@@ -86,7 +86,7 @@ pub(crate) unsafe fn dot<W: Weight>(w: &[W], x: &[f32]) -> f32 {
     sum
 }
 
-/// `out[b] += s * sum_k w[k] * x[col(k) * batch + b]`, 32 then 8 lanes at a time, scalar tail.
+/// `out[b] += s * sum_k w[k] * x[col(k) * batch + b]`, 64, 32, then 8 lanes at a time, scalar tail.
 ///
 /// # Safety
 /// AVX2/FMA/F16C available; `out.len() >= batch`; for every `k < w.len()`, `(col(k) + 1) * batch <= x.len()`.
@@ -107,22 +107,35 @@ unsafe fn batch_add_with<W: Weight>(
     // `x` by the caller's contract; every store writes out[b..b + lanes] with b + lanes <= batch <= out.len();
     // the weight loads read w[k] for k < w.len().
     unsafe {
-        while b + 32 <= batch {
-            let (mut a0, mut a1, mut a2, mut a3) =
-                (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
+        // 8 independent accumulators (64 lanes) cover the FMA latency (4 cycles) x throughput (2 per cycle).
+        while b + 64 <= batch {
+            let mut a = [_mm256_setzero_ps(); 8];
             for k in 0..w.len() {
                 let wk = (*wp.add(k)).splat_avx();
                 let c = xp.add(col(k) * batch + b);
-                a0 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(c), a0);
-                a1 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(c.add(8)), a1);
-                a2 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(c.add(16)), a2);
-                a3 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(c.add(24)), a3);
+                for (r, acc) in a.iter_mut().enumerate() {
+                    *acc = _mm256_fmadd_ps(wk, _mm256_loadu_ps(c.add(8 * r)), *acc);
+                }
             }
             let o = op.add(b);
-            _mm256_storeu_ps(o, _mm256_fmadd_ps(vs, a0, _mm256_loadu_ps(o)));
-            _mm256_storeu_ps(o.add(8), _mm256_fmadd_ps(vs, a1, _mm256_loadu_ps(o.add(8))));
-            _mm256_storeu_ps(o.add(16), _mm256_fmadd_ps(vs, a2, _mm256_loadu_ps(o.add(16))));
-            _mm256_storeu_ps(o.add(24), _mm256_fmadd_ps(vs, a3, _mm256_loadu_ps(o.add(24))));
+            for (r, acc) in a.iter().enumerate() {
+                _mm256_storeu_ps(o.add(8 * r), _mm256_fmadd_ps(vs, *acc, _mm256_loadu_ps(o.add(8 * r))));
+            }
+            b += 64;
+        }
+        while b + 32 <= batch {
+            let mut a = [_mm256_setzero_ps(); 4];
+            for k in 0..w.len() {
+                let wk = (*wp.add(k)).splat_avx();
+                let c = xp.add(col(k) * batch + b);
+                for (r, acc) in a.iter_mut().enumerate() {
+                    *acc = _mm256_fmadd_ps(wk, _mm256_loadu_ps(c.add(8 * r)), *acc);
+                }
+            }
+            let o = op.add(b);
+            for (r, acc) in a.iter().enumerate() {
+                _mm256_storeu_ps(o.add(8 * r), _mm256_fmadd_ps(vs, *acc, _mm256_loadu_ps(o.add(8 * r))));
+            }
             b += 32;
         }
         while b + 8 <= batch {

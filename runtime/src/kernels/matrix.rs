@@ -6,7 +6,7 @@ use core::fmt;
 use super::avx2;
 #[cfg(target_arch = "aarch64")]
 use super::neon;
-use super::{scalar, Isa, Kernels};
+use super::{scalar, Kernels};
 
 pub use wolfpack_format::{Indices, Values};
 
@@ -158,10 +158,10 @@ macro_rules! on_backend {
             // SAFETY: a `Kernels` token only holds a backend detected on this CPU, and `MatRef`'s constructors
             // and the shape checks of the calling method establish the slice contract of the backends.
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { avx2::$f($($arg),*) },
+            super::Isa::Avx2 => unsafe { avx2::$f($($arg),*) },
             // SAFETY: as above.
             #[cfg(target_arch = "aarch64")]
-            Isa::Neon => unsafe { neon::$f($($arg),*) },
+            super::Isa::Neon => unsafe { neon::$f($($arg),*) },
             // SAFETY: the scalar backend checks its indexing.
             _ => unsafe { scalar::$f($($arg),*) },
         }
@@ -376,6 +376,38 @@ impl<'a> MatRef<'a> {
             }
         }
         Ok(())
+    }
+
+    /// One in-place Gauss-Seidel sweep of `x = relu(M x + z)` for one vector (square dense or CSR `M`):
+    /// `x_i <- max(0, z_i + M[i, :] x)` for `i` in `order` (default `0..rows`), each update seeing the newest
+    /// values; returns the largest change `max_i |x_i,new - x_i,old|`. `None` for low-rank storage, whose single
+    /// rows are expensive (use [`MatRef::row_dot`] or whole products instead).
+    pub fn gauss_seidel_sweep(
+        &self,
+        k: Kernels,
+        z: &[f32],
+        x: &mut [f32],
+        order: Option<&[u32]>,
+    ) -> Result<Option<f32>, MatrixError> {
+        check_len("square matrix columns", self.cols, self.rows)?;
+        check_len("z", z.len(), self.rows)?;
+        check_len("x", x.len(), self.rows)?;
+        if let Some(o) = order {
+            check_len("order", o.len(), self.rows)?;
+            if let Some(&bad) = o.iter().find(|&&u| u as usize >= self.rows) {
+                return Err(MatrixError::RowOutOfRange { row: bad as usize, rows: self.rows });
+            }
+        }
+        Ok(match self.storage {
+            Storage::Dense { values } => {
+                Some(with_values!(values, |w, s| on_backend!(k, dense_gauss_seidel(w, s, z, x, order))))
+            }
+            Storage::Csr { row_ptr, col_idx, values } => Some(with_values!(values, |w, s| with_indices!(
+                col_idx,
+                |idx| on_backend!(k, csr_gauss_seidel(row_ptr, idx, w, s, z, x, order))
+            ))),
+            Storage::LowRank { .. } => None,
+        })
     }
 
     /// Row `i` of `M` times `x` (the "gather dot" of a Gauss-Seidel sweep).

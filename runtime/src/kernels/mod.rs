@@ -11,6 +11,7 @@
 //! vectorises for any sparsity pattern.
 
 mod element;
+mod elementwise;
 mod matrix;
 mod scalar;
 
@@ -20,6 +21,7 @@ mod avx2;
 mod neon;
 
 pub use element::{Index, Weight};
+pub(crate) use elementwise::larger;
 pub use matrix::{Indices, MatRef, MatrixError, Storage, Values};
 
 /// An instruction-set family the kernels are compiled for.
@@ -127,6 +129,38 @@ macro_rules! row_loops {
                 // SAFETY: the module's contract.
                 *yi += super::row_scale(scales, i) * unsafe { dot(&w[i * cols..(i + 1) * cols], x) };
             }
+        }
+
+        /// One in-place Gauss-Seidel sweep over a square CSR matrix, for one vector:
+        /// `x[i] <- max(0, z[i] + s_i * sum_k w[k] * x[idx[k]])` for `i` in `order` (or `0..rows`), returning the
+        /// largest change. Caller contract additionally: `z.len() == x.len() == rows`, `order` entries `< rows`.
+        $(#[$attr])*
+        pub(crate) unsafe fn csr_gauss_seidel<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], order: Option<&[u32]>) -> f32 {
+            let mut r = 0.0f32;
+            for pos in 0..x.len() {
+                let i = order.map_or(pos, |o| o[pos] as usize);
+                let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
+                // SAFETY: the module's contract.
+                let new = super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { gather_dot(&w[s..e], &idx[s..e], x) });
+                r = super::larger(r, (new - x[i]).abs());
+                x[i] = new;
+            }
+            r
+        }
+
+        /// [`csr_gauss_seidel`] for a dense square matrix.
+        $(#[$attr])*
+        pub(crate) unsafe fn dense_gauss_seidel<W: Weight>(w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], order: Option<&[u32]>) -> f32 {
+            let n = x.len();
+            let mut r = 0.0f32;
+            for pos in 0..n {
+                let i = order.map_or(pos, |o| o[pos] as usize);
+                // SAFETY: the module's contract.
+                let new = super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { dot(&w[i * n..(i + 1) * n], x) });
+                r = super::larger(r, (new - x[i]).abs());
+                x[i] = new;
+            }
+            r
         }
 
         /// `Y[i, :] += s_i * sum_j w[i * cols + j] * X[j, :]`.

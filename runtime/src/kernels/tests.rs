@@ -280,6 +280,52 @@ proptest! {
             }
         }
     }
+
+    /// The fused single-vector Gauss-Seidel sweep equals the sequential f64 definition, in a random order.
+    #[test]
+    fn gauss_seidel_sweep_matches_reference(n in 1usize..40, shape in 0u8..2, vkind in 0u8..4, wide in any::<bool>(), density in 0u32..100, seed in any::<u64>(), ordered in any::<bool>()) {
+        let case = Case::random(n, n, shape, vkind, wide, density, seed);
+        let m = case.mat();
+        let z = random_vec(n, seed.wrapping_add(3));
+        let x0 = random_vec(n, seed.wrapping_add(4));
+        let mut rng = Rng::new(seed);
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        for i in (1..n).rev() {
+            order.swap(i, rng.below(i + 1));
+        }
+        let order = ordered.then_some(&order[..]);
+        let mut want: Vec<f64> = x0.iter().map(|&v| f64::from(v)).collect();
+        let mut mag = vec![0.0f64; n];
+        let mut want_r = 0.0f64;
+        for pos in 0..n {
+            let i = order.map_or(pos, |o| o[pos] as usize);
+            let t: f64 = f64::from(z[i]) + (0..n).map(|j| case.dense[i * n + j] * want[j]).sum::<f64>();
+            mag[i] = f64::from(z[i]).abs() + (0..n).map(|j| (case.dense[i * n + j] * want[j]).abs()).sum::<f64>();
+            want_r = want_r.max((t.max(0.0) - want[i]).abs());
+            want[i] = t.max(0.0);
+        }
+        for k in Kernels::all_available() {
+            let mut x = x0.clone();
+            let r = m.gauss_seidel_sweep(k, &z, &mut x, order).unwrap().unwrap();
+            assert_close(&x, &want, &mag, &format!("{:?} sweep", k.isa()))?;
+            prop_assert!((f64::from(r) - want_r).abs() <= 1e-4 * (1.0 + want_r), "{} vs {}", r, want_r);
+        }
+    }
+}
+
+#[test]
+fn gauss_seidel_sweep_refuses_what_it_cannot_do() {
+    let k = Kernels::detect();
+    let lr = MatRef::low_rank(2, 2, 1, Values::F32(&[1.0; 2]), Values::F32(&[1.0; 2])).unwrap();
+    assert_eq!(lr.gauss_seidel_sweep(k, &[0.0; 2], &mut [0.0; 2], None), Ok(None));
+    let rect = MatRef::dense(2, 3, Values::F32(&[1.0; 6])).unwrap();
+    assert!(rect.gauss_seidel_sweep(k, &[0.0; 2], &mut [0.0; 2], None).is_err());
+    let sq = MatRef::dense(2, 2, Values::F32(&[1.0; 4])).unwrap();
+    assert_eq!(
+        sq.gauss_seidel_sweep(k, &[0.0; 2], &mut [0.0; 2], Some(&[0, 2])),
+        Err(MatrixError::RowOutOfRange { row: 2, rows: 2 })
+    );
+    assert!(sq.gauss_seidel_sweep(k, &[0.0; 2], &mut [0.0; 2], Some(&[0])).is_err());
 }
 
 #[test]

@@ -1,0 +1,135 @@
+//! Measures the runtime beside its roofline and prints the markdown tables of `docs/BENCHMARKS.md`.
+//!
+//! `cargo run --release -p wolfpack-benches --example roofline`
+//!
+//! Roofline of one call: `max(bytes streamed / bandwidth, FLOPs / peak)`, with the bandwidth of a STREAM-like copy
+//! (arrays far larger than the caches, and arrays that fit in L2) and the peak of an FMA loop, all measured in
+//! this run on one core. Bytes streamed are the weights, column indices, row pointers and scales of every
+//! product (`MatRef::bytes`); FLOPs are 2 per stored weight per batch column.
+
+use std::time::Duration;
+
+use wolfpack_benches::{
+    copy_bandwidth, cpu_name, kernel_shape, peak_flops, random_csr, random_model, time_per_call, SIZES,
+};
+use wolfpack_runtime::format::{Metadata, ModelFile, ModelView, Role, StoredMatrix, ValueType};
+use wolfpack_runtime::kernels::{Kernels, MatRef};
+use wolfpack_runtime::{Model, Session};
+
+fn main() {
+    let round = Duration::from_millis(40);
+    let dram_bw = copy_bandwidth(256 << 20, 5);
+    let l2_bw = copy_bandwidth(1 << 20, 200);
+    let peak = peak_flops();
+    let k = Kernels::detect();
+    println!(
+        "Machine: {} ({} logical CPUs), kernels: {:?}, one thread.",
+        cpu_name(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        k.isa()
+    );
+    println!(
+        "Measured in this run: copy bandwidth {:.1} GB/s (2 x 256 MiB arrays), {:.1} GB/s (2 x 1 MiB, L2-resident); peak {:.1} GFLOP/s (FMA loop).\n",
+        dram_bw / 1e9,
+        l2_bw / 1e9,
+        peak / 1e9
+    );
+    let roof = |bytes: f64, flops: f64, bw: f64| (bytes / bw).max(flops / peak);
+
+    println!("### CSR product y += M x (about 5% dense, u16 indices)\n");
+    println!(
+        "| dtype | nnz | shape | weight bytes | batch | time | roofline (DRAM bw) | ratio | roofline (L2 bw) | ratio |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for dtype in [ValueType::F32, ValueType::F16] {
+        for nnz in SIZES {
+            let (rows, cols) = kernel_shape(nnz);
+            let mut file = ModelFile::new(Metadata::new(rows as u32, cols as u32, 1));
+            file.b = Some(StoredMatrix::new(random_csr(rows, cols, nnz, None, 7), dtype));
+            let bytes = file.to_bytes().unwrap();
+            let view = ModelView::parse(&bytes).unwrap();
+            let m = MatRef::try_from(view.matrix(Role::B).unwrap()).unwrap();
+            for batch in [1usize, 64] {
+                let x = vec![0.5f32; cols * batch];
+                let mut y = vec![0.0f32; rows * batch];
+                let t = time_per_call(
+                    || m.gemm_add(k, std::hint::black_box(&x), batch, &mut y, &mut []).unwrap(),
+                    9,
+                    round,
+                );
+                let (b, f) = (m.bytes() as f64, 2.0 * (nnz * batch) as f64);
+                let (rd, rl) = (roof(b, f, dram_bw), roof(b, f, l2_bw));
+                println!(
+                    "| {} | {} | {}x{} | {} | {} | {} | {} | {:.2} | {} | {:.2} |",
+                    dtype.name(),
+                    nnz,
+                    rows,
+                    cols,
+                    m.bytes(),
+                    batch,
+                    fmt_time(t),
+                    fmt_time(rd),
+                    t / rd,
+                    fmt_time(rl),
+                    t / rl
+                );
+            }
+        }
+    }
+
+    println!("\n### Whole prediction (implicit model: B 80%, A 10% with kappa 0.5, C 10% of the weights; Gauss-Seidel to 1e-5)\n");
+    println!("| dtype | weights | n, p, q | batch | iterations | time per call | per sample | roofline (DRAM bw) | ratio | roofline (L2 bw) | ratio |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for dtype in [ValueType::F32, ValueType::F16] {
+        for nnz in SIZES {
+            let bytes = random_model(nnz, dtype, 42);
+            let model = Model::from_bytes(&bytes).unwrap();
+            let (n, p, q) = (model.n_hidden(), model.n_inputs(), model.n_outputs());
+            let (a, b, c) =
+                (model.matrix(Role::A).unwrap(), model.matrix(Role::B).unwrap(), model.matrix(Role::C).unwrap());
+            for batch in [1usize, 64] {
+                let mut session = Session::with_batch(&model, batch);
+                let inputs: Vec<f32> = (0..batch * p).map(|i| ((i * 7919) % 255) as f32 / 255.0).collect();
+                let mut out = vec![0.0; batch * q];
+                let stats = session.predict_batch(&model, &inputs, batch, &mut out).unwrap();
+                let t = time_per_call(
+                    || {
+                        session.predict_batch(&model, std::hint::black_box(&inputs), batch, &mut out).unwrap();
+                    },
+                    9,
+                    round,
+                );
+                let it = stats.iterations as f64;
+                let wbytes = (b.bytes() + c.bytes()) as f64 + it * a.bytes() as f64;
+                let flops = 2.0 * batch as f64 * ((b.stored() + c.stored()) as f64 + it * a.stored() as f64);
+                let (rd, rl) = (roof(wbytes, flops, dram_bw), roof(wbytes, flops, l2_bw));
+                println!(
+                    "| {} | {} | {}, {}, {} | {} | {} | {} | {} | {} | {:.2} | {} | {:.2} |",
+                    dtype.name(),
+                    model.view().nnz(),
+                    n,
+                    p,
+                    q,
+                    batch,
+                    stats.iterations,
+                    fmt_time(t),
+                    fmt_time(t / batch as f64),
+                    fmt_time(rd),
+                    t / rd,
+                    fmt_time(rl),
+                    t / rl
+                );
+            }
+        }
+    }
+}
+
+fn fmt_time(s: f64) -> String {
+    if s < 1e-6 {
+        format!("{:.0} ns", s * 1e9)
+    } else if s < 1e-3 {
+        format!("{:.2} us", s * 1e6)
+    } else {
+        format!("{:.2} ms", s * 1e3)
+    }
+}

@@ -1,0 +1,271 @@
+//! `wolfpack compress`: train a sparse implicit model from scratch within a budget of stored weights, write the
+//! `.wpk`, a JSON report and a training-curve plot, checkpointing every epoch.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use wolfpack_format::{write_atomic, ValueType};
+
+use super::{CliError, CliResult};
+use crate::data::{self, Splits};
+use crate::evaluate::{evaluate, Evaluation};
+use crate::pack::compressed_model_file;
+use crate::train::{self, Checkpoint, CompressConfig, Compressed, EpochStats, Quant};
+
+/// Arguments of `compress`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Folder of MNIST-style IDX files, `train.csv`/`test.csv` (label first), or `.npy` pairs. Default:
+    /// Fashion-MNIST when Debian's `dataset-fashion-mnist` is installed, else the 8x8 digits embedded in wolfpack.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Use the 8x8 digits embedded in wolfpack (1,797 images) whatever else is installed.
+    #[arg(long, conflicts_with = "data")]
+    pub embedded: bool,
+    /// Budget of stored weights of A, B, C and D together.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_nnz: usize,
+    /// Hidden states n (default: the recipe's).
+    #[arg(long)]
+    pub hidden: Option<usize>,
+    /// Training epochs (default: the recipe's).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Seed of every random choice: the same seed and data give the same model.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Value type of the stored weights: f16 (default), bf16, i8 (per-row scale) or f32.
+    #[arg(long, default_value = "f16")]
+    pub dtype: ValueType,
+    /// Output model file.
+    #[arg(long, default_value = "model.wpk")]
+    pub out: PathBuf,
+    /// Report file (JSON); the training-curve plot is written beside it as `.svg`. Default: `<out>.report.json`.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Continue from the checkpoint `<out>.ckpt` left by an interrupted run with the same settings.
+    #[arg(long)]
+    pub resume: bool,
+    /// Print the report as JSON on standard output instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn quant(t: ValueType) -> Quant {
+    match t {
+        ValueType::F32 => Quant::F32,
+        ValueType::F16 => Quant::F16,
+        ValueType::Bf16 => Quant::Bf16,
+        ValueType::I8 => Quant::I8,
+    }
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// Runs `compress`.
+pub fn run(args: &Args) -> CliResult {
+    let mut cfg = CompressConfig {
+        max_nnz: Some(args.max_nnz),
+        seed: args.seed,
+        quant: quant(args.dtype),
+        ..CompressConfig::default()
+    };
+    if let Some(h) = args.hidden {
+        cfg.hidden = h;
+    }
+    if let Some(e) = args.epochs {
+        cfg.epochs = e;
+    }
+    let splits = load_data(args.data.as_deref(), args.embedded)?;
+    let ckpt_path = with_suffix(&args.out, ".ckpt");
+    let report_path = args
+        .report
+        .clone()
+        .unwrap_or_else(|| with_suffix(&args.out, ".report.json"));
+    let resume = if args.resume {
+        let text = std::fs::read(&ckpt_path).map_err(|e| CliError::at(&ckpt_path, e))?;
+        let ck: Checkpoint = serde_json::from_slice(&text)
+            .map_err(|e| CliError::at(&ckpt_path, format!("not a wolfpack checkpoint: {e}")))?;
+        Some(ck)
+    } else {
+        None
+    };
+    if !args.json {
+        eprintln!(
+            "compress: {} ({} train / {} test examples, {} features, {} classes), budget {} weights, hidden {}, {} epochs",
+            splits.name, splits.train.n, splits.test.n, splits.train.p, splits.train.n_classes, args.max_nnz, cfg.hidden, cfg.epochs
+        );
+    }
+    let bar = progress_bar(cfg.epochs, args.json);
+    let mut ckpt_error: Option<CliError> = None;
+    let start = Instant::now();
+    let compressed = train::compress(
+        &splits.train,
+        &splits.test,
+        &cfg,
+        resume,
+        &mut |stats: &EpochStats, ck: &Checkpoint| {
+            bar.set_position(stats.epoch as u64);
+            bar.set_message(format!(
+                "{:<10} loss {:.4}  train {:.2}%  test {:.2}%  nnz {}  kappa {:.3}",
+                stats.phase,
+                stats.loss,
+                100.0 * stats.train_accuracy,
+                100.0 * stats.test_accuracy,
+                stats.nnz.iter().sum::<usize>(),
+                stats.kappa
+            ));
+            // The checkpoint is replaced atomically, so an interruption at any moment leaves the last whole one.
+            let saved = serde_json::to_vec(ck)
+                .map_err(|e| CliError::at(&ckpt_path, e))
+                .and_then(|b| write_atomic(&ckpt_path, &b).map_err(|e| CliError(e.to_string())));
+            if let Err(e) = saved {
+                ckpt_error.get_or_insert(e);
+            }
+        },
+    )
+    .map_err(|e| CliError(format!("compress: {e}")))?;
+    bar.finish_and_clear();
+    if let Some(e) = ckpt_error {
+        return Err(e);
+    }
+    let file = compressed_model_file(&compressed, &splits.name);
+    let bytes = file
+        .write(&args.out)
+        .map_err(|e| CliError::at(&args.out, e))?;
+    // Re-measure through the runtime on the file as written: the figure users will see.
+    let model = wolfpack_runtime::Model::open(&args.out).map_err(|e| CliError::at(&args.out, e))?;
+    let stored = evaluate(&model, &splits.test).map_err(|e| CliError::at(&args.out, e))?;
+    let report = Report::new(
+        &compressed,
+        &stored,
+        bytes,
+        &args.out,
+        &splits,
+        start.elapsed().as_secs_f64(),
+    );
+    let json = serde_json::to_vec_pretty(&report).map_err(|e| CliError(e.to_string()))?;
+    write_atomic(&report_path, &json).map_err(|e| CliError(e.to_string()))?;
+    let plot_path = report_path.with_extension("svg");
+    crate::plot::training_curve(&compressed.history, &plot_path)
+        .map_err(|e| CliError::at(&plot_path, e))?;
+    let _ = std::fs::remove_file(&ckpt_path);
+    if args.json {
+        println!("{}", String::from_utf8_lossy(&json));
+    } else {
+        report.print(&report_path, &plot_path);
+    }
+    Ok(())
+}
+
+/// The data set a command works on: `--data DIR`, `--embedded`, or the default.
+pub(super) fn load_data(dir: Option<&Path>, embedded: bool) -> Result<Splits, CliError> {
+    let splits = match dir {
+        Some(d) => data::load_dir(d),
+        None if embedded => data::digits::load(),
+        None => data::default_dataset(),
+    };
+    splits.map_err(|e| CliError(e.to_string()))
+}
+
+fn progress_bar(epochs: usize, hidden: bool) -> ProgressBar {
+    if hidden {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(epochs as u64);
+    bar.set_style(
+        ProgressStyle::with_template("epoch {pos:>3}/{len} [{bar:24}] {elapsed_precise} {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// The report file of a run.
+#[derive(serde::Serialize)]
+struct Report<'a> {
+    model: String,
+    data: String,
+    /// Test accuracy of the stored model, measured through the runtime.
+    test_accuracy: f64,
+    /// Test accuracy of the f32 weights before quantisation (training code's forward pass).
+    test_accuracy_f32: f64,
+    /// Test accuracy of the quantised weights (training code's forward pass).
+    test_accuracy_quantised: f64,
+    test_examples: usize,
+    nnz: usize,
+    nnz_per_matrix: serde_json::Value,
+    file_bytes: u64,
+    dtype: String,
+    kappa: f32,
+    mean_iterations: f64,
+    training_seconds: f64,
+    wall_seconds: f64,
+    settings: &'a CompressConfig,
+    history: &'a [EpochStats],
+}
+
+impl<'a> Report<'a> {
+    fn new(
+        c: &'a Compressed,
+        stored: &Evaluation,
+        bytes: u64,
+        out: &Path,
+        splits: &Splits,
+        wall: f64,
+    ) -> Self {
+        let [a, b, cc, d] = c.nnz;
+        Report {
+            model: out.display().to_string(),
+            data: splits.name.clone(),
+            test_accuracy: stored.accuracy,
+            test_accuracy_f32: c.test_accuracy_f32,
+            test_accuracy_quantised: c.test_accuracy,
+            test_examples: stored.n,
+            nnz: c.nnz.iter().sum(),
+            nnz_per_matrix: serde_json::json!({"A": a, "B": b, "C": cc, "D": d}),
+            file_bytes: bytes,
+            dtype: format!("{:?}", c.quant).to_lowercase(),
+            kappa: c.kappa,
+            mean_iterations: stored.mean_iterations,
+            training_seconds: c.train_seconds,
+            wall_seconds: wall,
+            settings: &c.config,
+            history: &c.history,
+        }
+    }
+
+    fn print(&self, report: &Path, plot: &Path) {
+        println!(
+            "model             {} ({} bytes)",
+            self.model, self.file_bytes
+        );
+        println!(
+            "data              {} ({} test examples)",
+            self.data, self.test_examples
+        );
+        println!(
+            "test accuracy     {:.2}% stored {} (f32 weights: {:.2}%)",
+            100.0 * self.test_accuracy,
+            self.dtype,
+            100.0 * self.test_accuracy_f32
+        );
+        println!("nonzeros          {} ({})", self.nnz, self.nnz_per_matrix);
+        println!("kappa             {:.3}", self.kappa);
+        println!(
+            "solve             {:.1} iterations per input on average",
+            self.mean_iterations
+        );
+        println!(
+            "training          {:.1} s ({:.1} s wall)",
+            self.training_seconds, self.wall_seconds
+        );
+        println!("report            {}", report.display());
+        println!("training curve    {}", plot.display());
+    }
+}

@@ -1,0 +1,139 @@
+//! The training recipe end to end on the embedded digits (small enough for debug builds).
+
+use wolfpack::data::{digits, Splits};
+use wolfpack::model::Which;
+use wolfpack::train::{compress, Checkpoint, CompressConfig, Method, Quant};
+
+fn small(budget: usize) -> CompressConfig {
+    CompressConfig {
+        hidden: 32,
+        max_nnz: Some(budget),
+        epochs: 12,
+        batch: 64,
+        ..CompressConfig::default()
+    }
+}
+
+fn data() -> Splits {
+    digits::load().unwrap()
+}
+
+#[test]
+fn meets_the_budget_exactly_and_learns() {
+    let s = data();
+    let mut epochs = 0;
+    let out = compress(&s.train, &s.test, &small(600), None, &mut |st, _| {
+        epochs += 1;
+        assert!(st.kappa <= 0.5 + 1e-6, "A left its ball: {}", st.kappa);
+    })
+    .unwrap();
+    assert_eq!(epochs, 12);
+    let total: usize = out.nnz.iter().sum();
+    assert!((590..=600).contains(&total), "nnz {total}");
+    assert_eq!(out.params.total_nnz(), total);
+    // Ten balanced classes: chance is 10%. 600 weights on 8x8 digits reach far more.
+    assert!(out.test_accuracy > 0.85, "accuracy {}", out.test_accuracy);
+    // The reported accuracy is that of the stored (f16) weights.
+    let (acc, _) = out.params.accuracy(&s.test, &out.config.eval_solve);
+    assert_eq!(acc, out.test_accuracy);
+    assert!(out.params.kappa() <= out.kappa);
+    assert!(out.nnz[Which::A as usize] > 0, "the implicit part is used");
+}
+
+#[test]
+fn same_seed_same_model_and_resume_is_exact() {
+    let s = data();
+    let cfg = CompressConfig {
+        epochs: 4,
+        ..small(400)
+    };
+    let mut at2 = None;
+    let a = compress(&s.train, &s.test, &cfg, None, &mut |st, ck| {
+        if st.epoch == 2 {
+            at2 = Some(ck.clone());
+        }
+    })
+    .unwrap();
+    let b = compress(&s.train, &s.test, &cfg, None, &mut |_, _| {}).unwrap();
+    assert_eq!(a.params, b.params);
+    // Through a file, as the CLI will do it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ck.json");
+    at2.unwrap().save(&path).unwrap();
+    let ck = Checkpoint::load(&path).unwrap();
+    assert_eq!(ck.epoch, 2);
+    let c = compress(&s.train, &s.test, &cfg, Some(ck), &mut |_, _| {}).unwrap();
+    assert_eq!(a.params, c.params);
+    assert_eq!(c.history.len(), 4);
+    let other = compress(
+        &s.train,
+        &s.test,
+        &CompressConfig { seed: 1, ..cfg },
+        None,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_ne!(a.params, other.params);
+}
+
+#[test]
+fn frank_wolfe_throughout_and_other_quantisations_work() {
+    let s = data();
+    for (method, quant) in [(Method::FrankWolfe, Quant::I8), (Method::Adam, Quant::Bf16)] {
+        let cfg = CompressConfig {
+            method,
+            quant,
+            epochs: 6,
+            ..small(500)
+        };
+        let out = compress(&s.train, &s.test, &cfg, None, &mut |_, _| {}).unwrap();
+        assert!(out.nnz.iter().sum::<usize>() <= 500);
+        assert!(
+            out.test_accuracy > 0.5,
+            "{method:?}/{quant:?}: {}",
+            out.test_accuracy
+        );
+        assert!(out.params.kappa() <= 0.5);
+    }
+}
+
+#[test]
+fn bad_settings_and_checkpoints_are_typed_errors() {
+    let s = data();
+    for cfg in [
+        CompressConfig {
+            kappa: 1.0,
+            ..small(10)
+        },
+        CompressConfig {
+            hidden: 0,
+            ..small(10)
+        },
+        CompressConfig {
+            max_nnz: Some(0),
+            ..small(10)
+        },
+        CompressConfig {
+            select_from: 0.7,
+            select_to: 0.2,
+            ..small(10)
+        },
+    ] {
+        let e = compress(&s.train, &s.test, &cfg, None, &mut |_, _| {})
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("invalid setting"), "{e}");
+    }
+    let mut test = s.test.clone();
+    test.p = 3;
+    let e = compress(&s.train, &test, &small(10), None, &mut |_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("does not match"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ck.json");
+    std::fs::write(&path, b"{\"epoch\": 3}").unwrap();
+    let e = Checkpoint::load(&path).unwrap_err().to_string();
+    assert!(e.contains("not a wolfpack checkpoint"), "{e}");
+    assert!(Checkpoint::load(&dir.path().join("none")).is_err());
+}
