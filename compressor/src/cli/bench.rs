@@ -41,9 +41,23 @@ pub struct Args {
     /// The runtime's fixed-point iteration (auto: one sweep for triangular A, else Gauss-Seidel).
     #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
     pub method: MethodArg,
+    /// What to time: wall-clock time, or the CPU time of the calling thread (which leaves out the time the
+    /// thread waits for a core on a busy machine; ONNX Runtime with one intra-op thread computes on the caller).
+    #[arg(long, value_enum, default_value_t = Clock::Wall)]
+    pub clock: Clock,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--clock` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Clock {
+    /// Wall-clock time (`Instant`).
+    Wall,
+    /// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
+    Cpu,
 }
 
 /// `--method` values.
@@ -73,6 +87,7 @@ struct Row {
     path: String,
     batch: usize,
     threads: usize,
+    clock: Clock,
     p50_us: f64,
     p99_us: f64,
     mean_us: f64,
@@ -142,8 +157,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[k.min(sorted.len() - 1)]
 }
 
-/// Times `call` for `budget` after a warm-up of a fifth of it; per-call latencies in microseconds.
-fn time_calls<E>(budget: Duration, mut call: impl FnMut() -> Result<(), E>) -> Result<Vec<f64>, E> {
+/// Times `call` for `budget` (wall clock) after a warm-up of a fifth of it; per-call latencies in microseconds
+/// on `clock`.
+fn time_calls<E>(
+    budget: Duration,
+    clock: Clock,
+    mut call: impl FnMut() -> Result<(), E>,
+) -> Result<Vec<f64>, E> {
     let warm = Instant::now();
     while warm.elapsed() < budget / 5 {
         call()?;
@@ -151,20 +171,38 @@ fn time_calls<E>(budget: Duration, mut call: impl FnMut() -> Result<(), E>) -> R
     let mut samples = Vec::with_capacity(1 << 16);
     let start = Instant::now();
     while (start.elapsed() < budget || samples.len() < 50) && samples.len() < 2_000_000 {
-        let t = Instant::now();
-        call()?;
-        samples.push(t.elapsed().as_secs_f64() * 1e6);
+        let elapsed = match clock {
+            Clock::Wall => {
+                let t = Instant::now();
+                call()?;
+                t.elapsed()
+            }
+            Clock::Cpu => {
+                let t = cpu_time::ThreadTime::now();
+                call()?;
+                t.elapsed()
+            }
+        };
+        samples.push(elapsed.as_secs_f64() * 1e6);
     }
     samples.sort_by(f64::total_cmp);
     Ok(samples)
 }
 
-fn row(path: &Path, batch: usize, threads: usize, samples: &[f64], load: &Load) -> Row {
+fn row(
+    path: &Path,
+    batch: usize,
+    threads: usize,
+    clock: Clock,
+    samples: &[f64],
+    load: &Load,
+) -> Row {
     let mean = samples.iter().sum::<f64>() / samples.len() as f64;
     Row {
         path: path.display().to_string(),
         batch,
         threads,
+        clock,
         p50_us: percentile(samples, 0.5),
         p99_us: percentile(samples, 0.99),
         mean_us: mean,
@@ -245,19 +283,19 @@ pub fn run(args: &Args) -> CliResult {
         let x = inputs(batch * model.n_inputs(), 7);
         let mut y = vec![0.0f32; batch * model.n_outputs()];
         let mut session = Session::with_batch(&model, batch);
-        let samples = time_calls(budget, || {
+        let samples = time_calls(budget, args.clock, || {
             session
                 .predict_batch_with(&model, &x, batch, &mut y, &solve)
                 .map(|_| ())
         })
         .map_err(|e| CliError::at(&args.model, e))?;
-        let wolfpack = row(&args.model, batch, 1, &samples, &wp_load);
+        let wolfpack = row(&args.model, batch, 1, args.clock, &samples, &wp_load);
         let mut onnx = Vec::new();
         for (path, m, load) in &mut ort_models {
             let x = inputs(batch * m.n_inputs(), 7);
-            let samples = time_calls(budget, || m.run_discard(&x, batch))
+            let samples = time_calls(budget, args.clock, || m.run_discard(&x, batch))
                 .map_err(|e| CliError::at(path, e))?;
-            let mut r = row(path, batch, args.threads, &samples, load);
+            let mut r = row(path, batch, args.threads, args.clock, &samples, load);
             r.p50_ratio_to_wolfpack = Some(r.p50_us / wolfpack.p50_us);
             r.load_ratio_to_wolfpack = Some(r.load_us / wolfpack.load_us);
             onnx.push(r);
@@ -286,11 +324,12 @@ pub fn run(args: &Args) -> CliResult {
     }
     println!(
         "wolfpack runtime: 1 thread, kernels {:?}, method {:?}; ONNX Runtime: {} intra-op thread(s); {} s per \
-         measurement",
+         measurement; {:?} clock",
         model.kernels().isa(),
         args.method,
         args.threads,
-        args.seconds
+        args.seconds,
+        args.clock
     );
     for (batch, r) in &reports {
         println!("\nbatch {batch}");
