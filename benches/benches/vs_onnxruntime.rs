@@ -40,8 +40,11 @@ fn dense_mlp() -> ModelFile {
     file
 }
 
-/// The benchmark models: name, `.wpk` bytes, and the ONNX exports to run (name, bytes).
-fn models() -> Vec<(&'static str, Vec<u8>, Vec<(String, Vec<u8>)>)> {
+/// A benchmark model: name, `.wpk` bytes, and the ONNX exports to run (name, bytes).
+type BenchModel = (&'static str, Vec<u8>, Vec<(String, Vec<u8>)>);
+
+/// The benchmark models.
+fn models() -> Vec<BenchModel> {
     let mut out = Vec::new();
     for (name, file) in [
         (
