@@ -276,7 +276,9 @@ pub fn run(args: &Args) -> CliResult {
     let budget = Duration::from_secs_f64(args.seconds);
 
     // Load the ONNX Runtime library and environment first, so that no model's figures include them.
-    crate::onnx::ort_runtime::environment().map_err(|e| CliError(e.to_string()))?;
+    if !args.onnx.is_empty() {
+        crate::onnx::ort_runtime::environment().map_err(|e| CliError(e.to_string()))?;
+    }
     // Peak memory first, every model kept alive, so that no load reuses memory another one freed.
     let (model, wp_peak) =
         load_with_peak(|| Model::open(&args.model)).map_err(|e| CliError::at(&args.model, e))?;
