@@ -33,6 +33,10 @@ use super::proto::{
 use super::tensor::{read_tensor, Const, ConstData};
 use super::OnnxError;
 
+/// Largest dense matrix (entries) the importer assembles: 64 Mi floats, 256 MiB. Imported MLPs are far below;
+/// a larger claim comes from a damaged or hostile file and is refused rather than allocated.
+const MAX_DENSE: usize = 1 << 26;
+
 /// How to store the imported weights.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ImportOptions {
@@ -435,6 +439,9 @@ impl Importer {
             _ => {
                 let s = self.source(v)?;
                 let w = self.width(s);
+                if w.saturating_mul(w) > MAX_DENSE {
+                    return None;
+                }
                 let mut weights = vec![0.0f32; w * w];
                 for i in 0..w {
                     weights[i * w + i] = 1.0;
@@ -870,6 +877,12 @@ impl Importer {
         }
         // A model without hidden layers (a linear classifier) still needs one hidden unit: it stays zero.
         let n_stored = n.max(1);
+        let entries = (n_stored + q).checked_mul(n_stored + p);
+        if entries.is_none_or(|e| e > MAX_DENSE) {
+            return Err(OnnxError::Graph(format!(
+                "the network is too large to import ({n} hidden units, {p} inputs, {q} outputs)"
+            )));
+        }
         let mut a = vec![0.0f32; n_stored * n_stored];
         let mut bm = vec![0.0f32; n_stored * p];
         let mut c = vec![0.0f32; q * n_stored];
