@@ -205,11 +205,14 @@ pub fn import_proto(model: &ModelProto, options: &ImportOptions) -> Result<Impor
         })?;
         let (aff, kind, names) = match value {
             Value::Affine(a) => (a.clone(), OutputKind::Logits, None),
-            Value::Hidden(_) => (
-                im.as_affine(value).expect("hidden is affine"),
-                OutputKind::Logits,
-                None,
-            ),
+            Value::Hidden(_) => {
+                let aff = im.as_affine(value).ok_or_else(|| {
+                    OnnxError::Graph(format!(
+                        "graph output {name:?}: a hidden layer too wide to import"
+                    ))
+                })?;
+                (aff, OutputKind::Logits, None)
+            }
             Value::Probs { logits, classes } => {
                 (logits.clone(), OutputKind::Probabilities, classes.clone())
             }
@@ -503,7 +506,7 @@ impl Importer {
         x: &Value,
         weights: Vec<f32>,
         out: usize,
-    ) -> Result<Value, OnnxError> {
+    ) -> Result<Rc<Affine>, OnnxError> {
         let Some(source) = self.source(x) else {
             return Err(node.unsupported(match x {
                 Value::Input { flat: false } => {
@@ -523,7 +526,7 @@ impl Importer {
             )));
         }
         let a = self.fresh(out, vec![Term { source, weights }], vec![0.0; out]);
-        Ok(Value::Affine(a))
+        Ok(a)
     }
 
     fn node(&mut self, proto: &NodeProto) -> Result<(), OnnxError> {
@@ -608,7 +611,7 @@ impl Importer {
                 }
                 let lin = self.linear(&node, &x, weights, out)?;
                 match self.get(&node, 2)?.cloned() {
-                    None => lin,
+                    None => Value::Affine(lin),
                     Some(Value::Const(c)) => {
                         let beta = node.float("beta", 1.0);
                         let bias = broadcast_bias(&c, out)
@@ -625,7 +628,7 @@ impl Importer {
                     return Err(node.unsupported("the right operand must be a constant float matrix"));
                 };
                 let (r, k) = (*r, *k);
-                self.linear(&node, &x, transpose(wv, r, k), k)?
+                Value::Affine(self.linear(&node, &x, transpose(wv, r, k), k)?)
             }
             ("" | "ai.onnx", "Add") => {
                 let (a, b) = (self.input(&node, 0)?, self.input(&node, 1)?);
@@ -637,7 +640,7 @@ impl Importer {
                         let bias = broadcast_bias(c, aff.width).ok_or_else(|| {
                             node.unsupported(format!("bias of shape {:?} for {} units", c.dims, aff.width))
                         })?;
-                        self.add_bias(&Value::Affine(aff), bias)
+                        self.add_bias(&aff, bias)
                     }
                     _ => {
                         let (Some(x), Some(y)) = (self.as_affine(&a), self.as_affine(&b)) else {
@@ -674,7 +677,7 @@ impl Importer {
                         let bias = broadcast_bias(c, aff.width).ok_or_else(|| {
                             node.unsupported(format!("constant of shape {:?} for {} units", c.dims, aff.width))
                         })?;
-                        self.add_bias(&Value::Affine(aff), bias.iter().map(|b| -b).collect())
+                        self.add_bias(&aff, bias.iter().map(|b| -b).collect())
                     }
                     _ => return Err(node.unsupported(format!("subtracting {} from {}", b.kind(), a.kind()))),
                 }
@@ -780,11 +783,8 @@ impl Importer {
         self.set(&node, value)
     }
 
-    fn add_bias(&mut self, v: &Value, bias: Vec<f32>) -> Value {
-        let a = match v {
-            Value::Affine(a) => a.clone(),
-            _ => unreachable!("add_bias is only called on affine values"),
-        };
+    /// `a + bias`, a new affine map.
+    fn add_bias(&mut self, a: &Affine, bias: Vec<f32>) -> Value {
         let sum = a.bias.iter().zip(&bias).map(|(p, q)| p + q).collect();
         Value::Affine(self.fresh(a.width, a.terms.clone(), sum))
     }
