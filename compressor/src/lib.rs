@@ -10,6 +10,8 @@ pub mod data;
 pub mod evaluate;
 pub mod model;
 pub mod npz;
+pub mod onnx;
 pub mod pack;
 pub mod plot;
+pub mod robust;
 pub mod train;

@@ -106,6 +106,9 @@ pub struct CompressConfig {
     pub train_solve: SolveOptions,
     /// Fixed-point solves when evaluating.
     pub eval_solve: SolveOptions,
+    /// Adversarial or interval-bound (certified) training ([`crate::robust::train`]); `None`: plain training.
+    #[serde(default)]
+    pub robust: Option<crate::robust::train::RobustTraining>,
 }
 
 impl Default for CompressConfig {
@@ -140,6 +143,7 @@ impl Default for CompressConfig {
                 tol: 1e-5,
                 max_iter: 100,
             },
+            robust: None,
         }
     }
 }
@@ -237,6 +241,9 @@ pub struct Compressed {
 impl CompressConfig {
     fn check(&self) -> Result<(), TrainError> {
         let bad = |m: String| Err(TrainError::Config(m));
+        if let Some(r) = &self.robust {
+            r.check().map_err(|e| TrainError::Config(e.to_string()))?;
+        }
         if let Some(sh) = self.shares {
             if sh.iter().any(|v| !v.is_finite() || *v < 0.0) || sh.iter().sum::<f32>() <= 0.0 {
                 return bad(format!(
@@ -368,8 +375,21 @@ pub fn compress(
             for (r, &i) in chunk.iter().enumerate() {
                 ubuf[r * p..(r + 1) * p].copy_from_slice(train.row(i));
             }
-            let u = &ubuf[..m * p];
             let labels: Vec<u32> = chunk.iter().map(|&i| train.y[i]).collect();
+            let progress = step as f64 / total_steps;
+            if let Some(r) = &cfg.robust {
+                let (params, solve) = (&ck.params, cfg.train_solve);
+                r.perturb_batch(
+                    params,
+                    &mut ubuf[..m * p],
+                    &labels,
+                    progress,
+                    solve,
+                    &mut rng,
+                )
+                .map_err(|e| TrainError::Config(e.to_string()))?;
+            }
+            let u = &ubuf[..m * p];
             let fwd = ck.params.forward(u, m, &cfg.train_solve);
             iters += fwd.iterations;
             right += fwd
@@ -405,9 +425,20 @@ pub fn compress(
                 && (step - sel_to).is_multiple_of((steps_per_epoch / 4).max(1));
             // A drop/add step needs the gradient outside the support too: one dense backward.
             let masks = (!swap).then_some(&ck.support.masks);
-            let bw = ck
+            let mut bw = ck
                 .params
                 .backward_on(&fwd, u, g, &cfg.train_solve, InputGrad::No, masks);
+            if let Some(r) = &cfg.robust {
+                r.certified_grad(
+                    &ck.params,
+                    u,
+                    &labels,
+                    progress,
+                    &cfg.train_solve,
+                    masks,
+                    &mut bw.grads,
+                );
+            }
             if swap {
                 let progress = (step - sel_to) as f64 / (swap_end - sel_to).max(1) as f64;
                 let frac =

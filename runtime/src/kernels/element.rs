@@ -41,6 +41,18 @@ pub trait Weight: Copy + Send + Sync + 'static + sealed::Sealed {
     #[cfg(target_arch = "x86_64")]
     unsafe fn splat_avx(self) -> __m256;
 
+    /// The weight as `f32` through the AVX/F16C instructions (no runtime dispatch, unlike `half`'s conversion).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2, FMA and F16C.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn to_f32_avx(self) -> f32 {
+        // SAFETY: the caller guarantees the features.
+        _mm256_cvtss_f32(unsafe { self.splat_avx() })
+    }
+
     /// Loads 4 consecutive weights widened to `f32` lanes.
     ///
     /// # Safety
@@ -94,7 +106,8 @@ impl Weight for f32 {
 impl Weight for f16 {
     #[inline(always)]
     fn to_f32(self) -> f32 {
-        f16::to_f32(self)
+        // Integer arithmetic rather than `half`'s conversion, which checks for F16C at run time on every call.
+        f16_bits_to_f32(self.to_bits())
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -115,10 +128,17 @@ impl Weight for f16 {
     #[cfg(target_arch = "aarch64")]
     #[inline]
     unsafe fn load4_neon(p: *const Self) -> float32x4_t {
-        // The f16 NEON conversion intrinsics are not stable Rust yet: widen through `half` (which uses the
-        // hardware conversion when available) into a small array.
+        // The f16 NEON conversion intrinsics are not stable Rust yet: widen each lane with the exact integer
+        // conversion of `to_f32` into a small array.
         // SAFETY: the caller guarantees 4 readable f16 at p.
-        let w = unsafe { [(*p).to_f32(), (*p.add(1)).to_f32(), (*p.add(2)).to_f32(), (*p.add(3)).to_f32()] };
+        let w = unsafe {
+            [
+                (*p).to_f32(),
+                (*p.add(1)).to_f32(),
+                (*p.add(2)).to_f32(),
+                (*p.add(3)).to_f32(),
+            ]
+        };
         // SAFETY: `w` holds 4 f32.
         unsafe { vld1q_f32(w.as_ptr()) }
     }
@@ -183,7 +203,14 @@ impl Weight for i8 {
     unsafe fn load4_neon(p: *const Self) -> float32x4_t {
         // A 4-byte NEON load of i8 would need an 8-byte read past the lanes: widen through an array.
         // SAFETY: the caller guarantees 4 readable i8 at p.
-        let w = unsafe { [f32::from(*p), f32::from(*p.add(1)), f32::from(*p.add(2)), f32::from(*p.add(3))] };
+        let w = unsafe {
+            [
+                f32::from(*p),
+                f32::from(*p.add(1)),
+                f32::from(*p.add(2)),
+                f32::from(*p.add(3)),
+            ]
+        };
         // SAFETY: `w` holds 4 f32.
         unsafe { vld1q_f32(w.as_ptr()) }
     }
@@ -216,5 +243,36 @@ impl Index for u32 {
     unsafe fn load8_avx(p: *const Self) -> __m256i {
         // SAFETY: 8 readable u32 = 32 bytes at p (caller).
         unsafe { _mm256_loadu_si256(p.cast::<__m256i>()) }
+    }
+}
+
+/// Exact IEEE binary16 -> binary32 conversion of a bit pattern, in integer arithmetic.
+#[inline(always)]
+pub(crate) fn f16_bits_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h & 0x8000) << 16;
+    let exp = u32::from(h >> 10) & 0x1f;
+    let man = u32::from(h & 0x3ff);
+    match exp {
+        // Zero and subnormals: man * 2^-24, exact in f32.
+        0 => f32::from_bits(sign) + f32::from_bits(sign | 0x3380_0000) * man as f32,
+        // Infinities and NaNs keep their payload.
+        31 => f32::from_bits(sign | 0x7f80_0000 | (man << 13)),
+        _ => f32::from_bits(sign | ((exp + 112) << 23) | (man << 13)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f16_bit_conversion_is_exact_for_every_pattern() {
+        for h in 0..=u16::MAX {
+            let (got, want) = (f16_bits_to_f32(h), f16::from_bits(h).to_f32());
+            assert!(
+                got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                "{h:#06x}: {got} vs {want}"
+            );
+        }
     }
 }

@@ -42,7 +42,9 @@ impl Isa {
             Isa::Scalar => true,
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => {
-                is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
+                is_x86_feature_detected!("avx2")
+                    && is_x86_feature_detected!("fma")
+                    && is_x86_feature_detected!("f16c")
             }
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
@@ -63,7 +65,10 @@ pub struct Kernels {
 impl Kernels {
     /// The fastest backend this CPU supports.
     pub fn detect() -> Kernels {
-        [Isa::Avx2, Isa::Neon].into_iter().find_map(Kernels::with_isa).unwrap_or(Kernels::scalar())
+        [Isa::Avx2, Isa::Neon]
+            .into_iter()
+            .find_map(Kernels::with_isa)
+            .unwrap_or(Kernels::scalar())
     }
 
     /// The portable scalar backend (always available).
@@ -78,7 +83,9 @@ impl Kernels {
 
     /// Every backend this CPU supports, scalar first (what the tests compare).
     pub fn all_available() -> impl Iterator<Item = Kernels> {
-        [Isa::Scalar, Isa::Avx2, Isa::Neon].into_iter().filter_map(Kernels::with_isa)
+        [Isa::Scalar, Isa::Avx2, Isa::Neon]
+            .into_iter()
+            .filter_map(Kernels::with_isa)
     }
 
     /// The backend.
@@ -108,7 +115,7 @@ macro_rules! row_loops {
             for (i, yi) in y.iter_mut().enumerate() {
                 let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
                 // SAFETY: the module's contract.
-                *yi += super::row_scale(scales, i) * unsafe { gather_dot(&w[s..e], &idx[s..e], x) };
+                *yi += super::row_scale(scales, i) * unsafe { gather_dot::<W, I, false>(&w[s..e], &idx[s..e], x) };
             }
         }
 
@@ -141,7 +148,7 @@ macro_rules! row_loops {
                 let i = order.map_or(pos, |o| o[pos] as usize);
                 let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
                 // SAFETY: the module's contract.
-                let new = super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { gather_dot(&w[s..e], &idx[s..e], x) });
+                let new = super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { gather_dot::<W, I, true>(&w[s..e], &idx[s..e], x) });
                 r = super::larger(r, (new - x[i]).abs());
                 x[i] = new;
             }
