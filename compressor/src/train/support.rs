@@ -155,6 +155,32 @@ impl Support {
     }
 }
 
+/// Final per-matrix budgets from `shares` of `budget`: each matrix gets its rounded share, capped by `caps` (the
+/// entries it can hold); what the caps and rounding leave over goes to the matrices in decreasing share order, so
+/// the targets sum to `min(budget, sum of caps)`.
+pub fn share_targets(shares: [f32; 4], budget: usize, caps: [usize; 4]) -> [usize; 4] {
+    let total: f32 = shares.iter().sum::<f32>().max(f32::MIN_POSITIVE);
+    let mut k = [0usize; 4];
+    for i in 0..4 {
+        k[i] = ((shares[i] / total * budget as f32).round() as usize).min(caps[i]);
+    }
+    let mut order = [0usize, 1, 2, 3];
+    order.sort_by(|&a, &b| shares[b].total_cmp(&shares[a]).then(a.cmp(&b)));
+    let mut sum: usize = k.iter().sum();
+    for &i in &order {
+        if sum > budget {
+            let cut = (sum - budget).min(k[i]);
+            k[i] -= cut;
+            sum -= cut;
+        } else if shares[i] > 0.0 {
+            let add = (budget - sum).min(caps[i] - k[i]);
+            k[i] += add;
+            sum += add;
+        }
+    }
+    k
+}
+
 /// The Zhu & Gupta (2017, "To prune, or not to prune") cubic schedule, in kept entries: from `start` entries to
 /// `end` as `frac` goes from 0 to 1, `k = end + (start - end) (1 - frac)^3`.
 pub fn cubic_keep(start: usize, end: usize, frac: f64) -> usize {
@@ -227,6 +253,34 @@ mod tests {
         assert_eq!(s.sizes(), [4, 4, 1, 6]);
         assert_eq!(s.mask(Which::B), &[true, true, true, true, false, false]);
         assert!(s.mask(Which::C)[0]);
+    }
+
+    #[test]
+    fn share_targets_sum_to_the_budget_within_caps() {
+        assert_eq!(
+            share_targets(
+                [0.02, 0.83, 0.15, 0.0],
+                10_000,
+                [65_536, 200_704, 2560, 7840]
+            ),
+            [200, 8300, 1500, 0]
+        );
+        // C can hold only 918: its shortfall goes to B, D (share 0) gets nothing.
+        assert_eq!(
+            share_targets([0.02, 0.83, 0.15, 0.0], 10_000, [5000, 50_000, 918, 4000]),
+            [200, 8882, 918, 0]
+        );
+        // Everything fits: the caps.
+        assert_eq!(
+            share_targets([0.25; 4], 100, [10, 10, 10, 10]),
+            [10, 10, 10, 10]
+        );
+        assert_eq!(
+            share_targets([0.5, 0.5, 0.0, 0.0], 3, [9, 9, 9, 9])
+                .iter()
+                .sum::<usize>(),
+            3
+        );
     }
 
     #[test]
