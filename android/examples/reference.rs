@@ -19,15 +19,28 @@ use wolfpack_runtime::format::{Matrix, Metadata, ModelFile, StoredMatrix, ValueT
 use wolfpack_runtime::{Model, Session};
 
 /// Fashion-MNIST's class names, in label order.
-const FASHION_LABELS: [&str; 10] =
-    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+const FASHION_LABELS: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
 
 /// A small deterministic generator (64-bit LCG, high bits), identical on every platform.
 struct Lcg(u64);
 
 impl Lcg {
     fn next_u32(&mut self) -> u32 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 32) as u32
     }
     /// Uniform in [-1, 1).
@@ -41,7 +54,13 @@ impl Lcg {
 
 /// A random sparse `rows x cols` matrix (dense row-major) with `per_row(i)` distinct nonzero columns in row
 /// `i`, values uniform in `[-scale, scale]`.
-fn random_sparse(rng: &mut Lcg, rows: usize, cols: usize, per_row: impl Fn(usize) -> usize, scale: f32) -> Vec<f32> {
+fn random_sparse(
+    rng: &mut Lcg,
+    rows: usize,
+    cols: usize,
+    per_row: impl Fn(usize) -> usize,
+    scale: f32,
+) -> Vec<f32> {
     let mut dense = vec![0.0f32; rows * cols];
     for i in 0..rows {
         let mut placed = 0;
@@ -79,9 +98,18 @@ fn compressed_model() -> ModelFile {
     meta.solver.tolerance = 1e-6;
     meta.provenance.dataset = Some("synthetic, Fashion-MNIST shaped (android JNI tests)".into());
     let mut file = ModelFile::new(meta);
-    file.a = Some(StoredMatrix::new(Matrix::csr_from_dense(n, n, &a), ValueType::F16));
-    file.b = Some(StoredMatrix::new(Matrix::csr_from_dense(n, p, &b), ValueType::I8));
-    file.c = Some(StoredMatrix::new(Matrix::csr_from_dense(q, n, &c), ValueType::F16));
+    file.a = Some(StoredMatrix::new(
+        Matrix::csr_from_dense(n, n, &a),
+        ValueType::F16,
+    ));
+    file.b = Some(StoredMatrix::new(
+        Matrix::csr_from_dense(n, p, &b),
+        ValueType::I8,
+    ));
+    file.c = Some(StoredMatrix::new(
+        Matrix::csr_from_dense(q, n, &c),
+        ValueType::F16,
+    ));
     file.bias_x = (0..n).map(|_| 0.1 * rng.uniform()).collect();
     file.bias_y = (0..q).map(|_| 0.1 * rng.uniform()).collect();
     file
@@ -96,7 +124,8 @@ fn write_case(
     mut input: impl FnMut(usize) -> f32,
 ) -> Result<String, String> {
     let wpk = dir.join(format!("{name}.wpk"));
-    file.write(&wpk).map_err(|e| format!("{}: {e}", wpk.display()))?;
+    file.write(&wpk)
+        .map_err(|e| format!("{}: {e}", wpk.display()))?;
     // Read the file back the way the JNI side does, so the reference is what the runtime computes from it.
     let model = Model::open(&wpk).map_err(|e| e.to_string())?;
     let mut session = Session::new(&model);
@@ -106,14 +135,32 @@ fn write_case(
     let mut iterations = Vec::new();
     for _ in 0..count {
         let u: Vec<f32> = (0..p).map(&mut input).collect();
-        let stats = session.predict(&model, &u, &mut y).map_err(|e| e.to_string())?;
+        let stats = session
+            .predict(&model, &u, &mut y)
+            .map_err(|e| e.to_string())?;
         iterations.push(stats.iterations);
-        let join = |v: &[f32]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" ");
-        writeln!(text, "{} {}\n{}\n{}", stats.iterations, stats.residual, join(&u), join(&y)).unwrap();
+        let join = |v: &[f32]| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        writeln!(
+            text,
+            "{} {}\n{}\n{}",
+            stats.iterations,
+            stats.residual,
+            join(&u),
+            join(&y)
+        )
+        .unwrap();
     }
     let reference = dir.join(format!("{name}.ref"));
     std::fs::write(&reference, text).map_err(|e| format!("{}: {e}", reference.display()))?;
-    let (lo, hi) = (iterations.iter().min().unwrap(), iterations.iter().max().unwrap());
+    let (lo, hi) = (
+        iterations.iter().min().unwrap(),
+        iterations.iter().max().unwrap(),
+    );
     Ok(format!(
         "{}: {p} -> {} hidden -> {q}, {} weights, {} bytes; {count} reference inputs, {lo}..={hi} iterations",
         wpk.display(),
@@ -127,11 +174,23 @@ fn run(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut rng = Lcg(42);
     let sample = wolfpack_runtime::format::sample::sample_model();
-    println!("{}", write_case(dir, "sample", &sample, 16, |_| 2.0 * rng.uniform())?);
+    println!(
+        "{}",
+        write_case(dir, "sample", &sample, 16, |_| 2.0 * rng.uniform())?
+    );
     let mut rng = Lcg(7);
     // Pixels 0..=255 like Fashion-MNIST's, a third of them black.
-    let pixel = move |_| if rng.below(3) == 0 { 0.0 } else { rng.below(256) as f32 };
-    println!("{}", write_case(dir, "compressed", &compressed_model(), 32, pixel)?);
+    let pixel = move |_| {
+        if rng.below(3) == 0 {
+            0.0
+        } else {
+            rng.below(256) as f32
+        }
+    };
+    println!(
+        "{}",
+        write_case(dir, "compressed", &compressed_model(), 32, pixel)?
+    );
     Ok(())
 }
 
