@@ -50,6 +50,15 @@ pub struct Args {
     /// Print the report as JSON on standard output instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Adversarial training with PGD examples in the inner loop: `linf:EPS` or `l2:EPS` (inputs in [0, 1]).
+    #[arg(long, value_name = "NORM:EPS", conflicts_with = "certified")]
+    pub adversarial: Option<crate::robust::Threat>,
+    /// Interval-bound (certified) training through the fixed point: `linf:EPS`.
+    #[arg(long, value_name = "linf:EPS")]
+    pub certified: Option<crate::robust::Threat>,
+    /// Test examples (the first ones) on which a robust run's report measures PGD-20 and certified accuracy.
+    #[arg(long, default_value_t = 2000)]
+    pub robust_limit: usize,
 }
 
 fn quant(t: ValueType) -> Quant {
@@ -77,6 +86,15 @@ pub fn run(args: &Args) -> CliResult {
     };
     if let Some(h) = args.hidden {
         cfg.hidden = h;
+    }
+    if let Some(t) = args.adversarial {
+        cfg.robust = Some(crate::robust::train::RobustTraining::adversarial(t));
+    }
+    if let Some(t) = args.certified {
+        cfg.robust = Some(
+            crate::robust::train::RobustTraining::certified(t)
+                .map_err(|e| CliError(format!("--certified: {e}")))?,
+        );
     }
     if let Some(e) = args.epochs {
         cfg.epochs = e;
@@ -141,7 +159,14 @@ pub fn run(args: &Args) -> CliResult {
     // Re-measure through the runtime on the file as written: the figure users will see.
     let model = wolfpack_runtime::Model::open(&args.out).map_err(|e| CliError::at(&args.out, e))?;
     let stored = evaluate(&model, &splits.test).map_err(|e| CliError::at(&args.out, e))?;
-    let report = Report::new(
+    let threat = args.adversarial.or(args.certified);
+    let robustness = threat
+        .map(|t| {
+            crate::robust::summary::summarize(&model, &splits.test, t, Some(args.robust_limit))
+        })
+        .transpose()
+        .map_err(|e| CliError::at(&args.out, e))?;
+    let mut report = Report::new(
         &compressed,
         &stored,
         bytes,
@@ -149,6 +174,7 @@ pub fn run(args: &Args) -> CliResult {
         &splits,
         start.elapsed().as_secs_f64(),
     );
+    report.robustness = robustness;
     let json = serde_json::to_vec_pretty(&report).map_err(|e| CliError(e.to_string()))?;
     write_atomic(&report_path, &json).map_err(|e| CliError(e.to_string()))?;
     let plot_path = report_path.with_extension("svg");
@@ -208,6 +234,9 @@ struct Report<'a> {
     wall_seconds: f64,
     settings: &'a CompressConfig,
     history: &'a [EpochStats],
+    /// Clean, PGD-20 and certified accuracy of a robust run (`--adversarial`, `--certified`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    robustness: Option<crate::robust::summary::Summary>,
 }
 
 impl<'a> Report<'a> {
@@ -237,6 +266,7 @@ impl<'a> Report<'a> {
             wall_seconds: wall,
             settings: &c.config,
             history: &c.history,
+            robustness: None,
         }
     }
 
@@ -267,5 +297,16 @@ impl<'a> Report<'a> {
         );
         println!("report            {}", report.display());
         println!("training curve    {}", plot.display());
+        if let Some(r) = &self.robustness {
+            println!(
+                "robustness        {}: clean {:.2}%, PGD-20 {:.2}%, certified {} on the first {} test examples",
+                r.threat,
+                100.0 * r.clean_accuracy,
+                100.0 * r.pgd20.accuracy,
+                r.certified_accuracy
+                    .map_or("n/a".into(), |c| format!("{:.2}%", 100.0 * c)),
+                r.n
+            );
+        }
     }
 }

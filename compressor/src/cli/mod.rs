@@ -4,9 +4,14 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
+mod attack;
+mod certify;
 mod compress;
 mod eval;
 mod export_npz;
+mod bench;
+mod export_onnx;
+mod import_onnx;
 mod inspect;
 pub mod predict;
 
@@ -60,6 +65,21 @@ pub enum Command {
     Predict(predict::Args),
     /// Write a model's weights as dense float32 arrays into a NumPy .npz file.
     ExportNpz(export_npz::Args),
+    /// Convert an ONNX multilayer perceptron (torch.onnx.export, skl2onnx) into a `.wpk` implicit model.
+    ///
+    /// The layers become blocks of the hidden state with a strictly block-triangular A, evaluated exactly in one
+    /// sweep. An unsupported node is reported in one line naming its op type and name.
+    ImportOnnx(import_onnx::Args),
+    /// Write a `.wpk` model as a standard ONNX graph computing the same output.
+    ExportOnnx(export_onnx::Args),
+    /// Time the runtime on a `.wpk` model against ONNX Runtime on ONNX models, side by side.
+    Bench(bench::Args),
+    /// White-box adversarial attacks (PGD, Frank-Wolfe, FGSM) through the fixed point; robust accuracy per radius,
+    /// every counted adversarial example confirmed by the runtime.
+    Attack(attack::Args),
+    /// Certified accuracy: inputs whose prediction provably cannot change within the ball (interval bounds through
+    /// the fixed point, and the Lipschitz bound).
+    Certify(certify::Args),
 }
 
 /// Runs a parsed command line.
@@ -68,8 +88,13 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Inspect(args) => inspect::run(&args),
         Command::Compress(args) => compress::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Attack(args) => attack::run(&args),
+        Command::Certify(args) => certify::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::ExportNpz(args) => export_npz::run(&args),
+        Command::ImportOnnx(args) => import_onnx::run(&args),
+        Command::ExportOnnx(args) => export_onnx::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 
