@@ -5,7 +5,8 @@
 //! In `OUT_DIR`: `sample.wpk` (the format crate's sample: every storage kind and value type) and
 //! `compressed.wpk` (a Fashion-MNIST-shaped sparse implicit model, 784 -> 256 hidden -> 10, 10,000 stored
 //! weights, f16/i8 quantised, a general (non-triangular) `A` solved by iteration: the shape `wolfpack
-//! compress` produces), each with `NAME.ref`: inputs and the Rust runtime's outputs and solver statistics.
+//! compress` produces), and `io784.wpk` (784 -> 1 -> 10, 20 weights: the binding's cost without the solve, for
+//! the benchmark), each with `NAME.ref`: inputs and the Rust runtime's outputs and solver statistics.
 //!
 //! `NAME.ref` is text: a line `inputs outputs count`, then per sample three lines: `iterations residual`,
 //! the input values and the output values, space-separated, each float written in Rust's shortest form that
@@ -115,6 +116,34 @@ fn compressed_model() -> ModelFile {
     file
 }
 
+/// A model with Fashion-MNIST's input and output sizes (784 -> 10) but almost no compute (one hidden unit,
+/// 20 weights): for the JNI benchmark, it isolates the binding's per-call cost, copies of 784 inputs and 10
+/// outputs included, from the solve.
+fn io_model() -> ModelFile {
+    let (n, p, q) = (1usize, 784usize, 10usize);
+    let mut b = vec![0.0f32; n * p];
+    for j in (0..p).step_by(80) {
+        b[j] = 0.01;
+    }
+    let mut meta = Metadata::new(n as u32, p as u32, q as u32);
+    meta.labels = FASHION_LABELS.iter().map(|s| s.to_string()).collect();
+    meta.preprocessing.scale = 1.0 / 255.0;
+    let mut file = ModelFile::new(meta);
+    file.b = Some(StoredMatrix::new(
+        Matrix::csr_from_dense(n, p, &b),
+        ValueType::F32,
+    ));
+    file.c = Some(StoredMatrix::new(
+        Matrix::Dense {
+            rows: q,
+            cols: n,
+            values: vec![0.5; q],
+        },
+        ValueType::F32,
+    ));
+    file
+}
+
 /// Writes `NAME.wpk` and `NAME.ref` with `count` inputs drawn by `input`.
 fn write_case(
     dir: &Path,
@@ -191,6 +220,9 @@ fn run(dir: &Path) -> Result<(), String> {
         "{}",
         write_case(dir, "compressed", &compressed_model(), 32, pixel)?
     );
+    let mut rng = Lcg(11);
+    let pixel = move |_| rng.below(256) as f32;
+    println!("{}", write_case(dir, "io784", &io_model(), 4, pixel)?);
     Ok(())
 }
 
