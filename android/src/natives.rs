@@ -53,7 +53,7 @@ impl<T: Default> ErrorPolicy<T, Error> for ThrowWolfpackException {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "no message".into());
-        // The payload is a plain string or dropped by the caller's catch_unwind guard; keep it simple here.
+        // Should dropping `payload` itself panic, the catch_unwind around this policy in jni-rs catches it.
         throw(
             env,
             &format!("internal error in the wolfpack native library (Rust panic: {detail})"),
