@@ -59,7 +59,8 @@ else
     echo "test-jvm.sh: Kotlin classes up to date (${CLASSES#"${ROOT}"/})"
 fi
 
-JAVA_RUN=(java -Xss4m -Djava.library.path="${LIB_DIR}" -cp "${CLASSES}:${STDLIB}")
+# RUST_BACKTRACE=0: the panic test's deliberate panic then prints one line, not a backtrace.
+JAVA_RUN=(env RUST_BACKTRACE=0 java -Xss4m -Djava.library.path="${LIB_DIR}" -cp "${CLASSES}:${STDLIB}")
 run "${JAVA_RUN[@]}" dev.wolfpack.JvmTestsKt "${OUT}"
 
 if [ "${BENCH}" = 1 ]; then
