@@ -17,10 +17,11 @@ pub struct Evaluation {
     pub mean_iterations: f64,
 }
 
-/// Examples per runtime batch: large enough to vectorise across the batch, small enough to stay in cache.
+/// Examples per parallel work item.
 const CHUNK: usize = 64;
 
-/// Runs `model` on every example of `data` (in parallel over chunks) and scores its argmax against the labels.
+/// Runs `model` on every example of `data` (one input per call, chunks in parallel) and scores its argmax against
+/// the labels.
 ///
 /// `data.x` holds preprocessed inputs, while the runtime applies the model's own preprocessing to raw inputs, so
 /// the inputs are mapped back to raw values first (`raw = u / scale + offset`).
@@ -37,7 +38,7 @@ pub fn evaluate(model: &Model, data: &Dataset) -> Result<Evaluation, String> {
     let results: Result<Vec<(usize, u64)>, String> = (0..data.n.div_ceil(CHUNK))
         .into_par_iter()
         .map_init(
-            || (Session::with_batch(model, CHUNK), Vec::new(), Vec::new()),
+            || (Session::new(model), Vec::new(), Vec::new()),
             |(session, raw, out), c| {
                 let (start, end) = (c * CHUNK, ((c + 1) * CHUNK).min(data.n));
                 let m = end - start;
@@ -48,15 +49,19 @@ pub fn evaluate(model: &Model, data: &Dataset) -> Result<Evaluation, String> {
                         .map(|&u| u / pre.scale + pre.offset),
                 );
                 out.resize(m * q, 0.0);
-                let stats = session
-                    .predict_batch(model, raw, m, out)
-                    .map_err(|e| e.to_string())?;
+                // One input at a time, as an app calls it: the iteration count is then truly per input (a batch
+                // shares the count of its slowest member) and the single-input solvers (Anderson) are the ones measured.
+                let mut iterations = 0u64;
+                for (u, y) in raw.chunks(data.p).zip(out.chunks_mut(q)) {
+                    let stats = session.predict(model, u, y).map_err(|e| e.to_string())?;
+                    iterations += u64::from(stats.iterations);
+                }
                 let correct = out
                     .chunks(q)
                     .zip(&data.y[start..end])
                     .filter(|(o, &y)| argmax(o) == y as usize)
                     .count();
-                Ok((correct, u64::from(stats.iterations) * m as u64))
+                Ok((correct, iterations))
             },
         )
         .collect();

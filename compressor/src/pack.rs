@@ -20,7 +20,8 @@ pub fn value_type(q: Quant) -> ValueType {
 /// Builds the model file for `params` (stored as CSR in `dtype`; all-zero matrices are omitted).
 ///
 /// `preprocess` maps raw inputs to what the model saw in training, `u = (raw - offset) * scale`; the format's
-/// preprocessing is `(raw * scale - mean) / std`, hence `mean = offset * scale` and no `std`.
+/// preprocessing is `(raw * scale - mean) / std`, hence `scale = 1`, `mean = offset`, `std = 1 / scale` (or just
+/// `scale` when there is no offset).
 pub fn model_file(
     params: &Params,
     dtype: ValueType,
@@ -30,9 +31,13 @@ pub fn model_file(
 ) -> ModelFile {
     let mut meta = Metadata::new(params.h as u32, params.p as u32, params.q as u32);
     meta.kappa = kappa;
-    meta.preprocessing.scale = preprocess.scale;
-    if preprocess.offset != 0.0 {
-        meta.preprocessing.mean = vec![preprocess.offset * preprocess.scale];
+    if preprocess.offset == 0.0 {
+        meta.preprocessing.scale = preprocess.scale;
+    } else {
+        // Subtract before scaling, as training did: (raw - offset) / (1 / scale) keeps the precision that
+        // raw * scale - offset * scale loses when the offset is large against the range.
+        meta.preprocessing.mean = vec![preprocess.offset];
+        meta.preprocessing.std = vec![1.0 / preprocess.scale];
     }
     if labels.len() == params.q {
         meta.labels = labels.to_vec();

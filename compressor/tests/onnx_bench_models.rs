@@ -4,6 +4,8 @@
 //!   shape ([`wolfpack::onnx::bench_model`]), and their ONNX exports (`*.onnx`: a `Loop` for the implicit one;
 //!   `sparse10k_implicit_unrolled.onnx`: Picard unrolled for the steps it needs to reach the model tolerance
 //!   on a test input);
+//! * `m10000.onnx` / `m10000_unrolled.onnx`: exports of the compressor's real 10,000-weight Fashion-MNIST model,
+//!   when it has been copied to `target/onnx-bench/m10000.wpk` (`wolfpack compress --max-nnz 10000 ...`);
 //! * `fashion_mlp_784_256_10.wpk` and `fashion_mlp_784_256_10_plain.onnx`: the import of
 //!   `fashion_mlp_784_256_10.onnx` and its re-export without skl2onnx's label post-processing, when
 //!   `scripts/make_onnx_fixtures.py --fashion target/onnx-bench` has written it.
@@ -72,6 +74,44 @@ fn write_bench_models() {
                 exported.scheme,
                 exported.weight_bytes
             );
+        }
+    }
+    // The compressor's real Fashion-MNIST model, when copied here as m10000.wpk: its exports, unrolled for the
+    // most Picard steps any of the first 1,000 test images needs.
+    let real = dir.join("m10000.wpk");
+    let images = Path::new("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
+    if real.exists() && images.exists() {
+        let model = Model::open(&real).unwrap();
+        let raw = wolfpack::data::idx::read(images).unwrap().data;
+        let picard = SolveOptions {
+            method: Method::Picard,
+            ..SolveOptions::default()
+        };
+        let mut session = Session::new(&model);
+        let mut y = vec![0.0; model.n_outputs()];
+        let (mut most, mut gs_total, mut picard_total) = (0, 0u64, 0u64);
+        for img in raw.chunks_exact(784).take(1000) {
+            let x: Vec<f32> = img.iter().map(|&v| f32::from(v)).collect();
+            let s = session.predict_with(&model, &x, &mut y, &picard).unwrap();
+            most = most.max(s.iterations);
+            picard_total += u64::from(s.iterations);
+            gs_total += u64::from(session.predict(&model, &x, &mut y).unwrap().iterations);
+        }
+        println!(
+            "{}: on 1,000 test images, Picard steps mean {:.1} max {most}; default solve mean {:.1}",
+            real.display(),
+            picard_total as f64 / 1000.0,
+            gs_total as f64 / 1000.0
+        );
+        let file_bytes = std::fs::read(&real).unwrap();
+        let view = ModelView::parse(&file_bytes).unwrap();
+        for (name, options) in [
+            ("m10000.onnx", ExportOptions::default()),
+            ("m10000_unrolled.onnx", ExportOptions { unroll: Some(most) }),
+        ] {
+            let exported = export_model(&view, &options).unwrap();
+            std::fs::write(dir.join(name), exported.to_bytes()).unwrap();
+            println!("{}: {:?}", dir.join(name).display(), exported.scheme);
         }
     }
     let fashion = dir.join("fashion_mlp_784_256_10.onnx");

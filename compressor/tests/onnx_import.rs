@@ -264,3 +264,47 @@ fn cli_imports_and_reports_bad_models_in_one_line() {
         "{stderr}"
     );
 }
+
+/// Damaged files (bit flips, truncations, byte runs) are errors or imports, never panics.
+#[test]
+fn damaged_fixtures_never_panic() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+    let mut outcomes = [0usize; 2];
+    for name in [
+        "torch_gemm_mlp.onnx",
+        "torch_matmul_mlp.onnx",
+        "skl_digits_mlp_zipmap.onnx",
+        "skl_binary_mlp.onnx",
+    ] {
+        let original = std::fs::read(fixture(name)).unwrap();
+        for trial in 0..300 {
+            let mut bytes = original.clone();
+            match trial % 3 {
+                0 => {
+                    for _ in 0..rng.random_range(1..8) {
+                        let i = rng.random_range(0..bytes.len());
+                        bytes[i] ^= 1 << rng.random_range(0..8);
+                    }
+                }
+                1 => bytes.truncate(rng.random_range(0..bytes.len())),
+                _ => {
+                    let i = rng.random_range(0..bytes.len());
+                    let end = (i + rng.random_range(1..16)).min(bytes.len());
+                    let v = rng.random::<u8>();
+                    bytes[i..end].fill(v);
+                }
+            }
+            let result =
+                std::panic::catch_unwind(|| import_model(&bytes, &ImportOptions::default()));
+            let result = result.unwrap_or_else(|_| panic!("{name} trial {trial}: import panicked"));
+            outcomes[usize::from(result.is_ok())] += 1;
+            if let Err(e) = result {
+                assert!(!e.to_string().contains('\n'), "{name} trial {trial}: {e}");
+            }
+        }
+    }
+    assert!(
+        outcomes[0] > 0 && outcomes[1] > 0,
+        "both outcomes occur: {outcomes:?}"
+    );
+}

@@ -1,7 +1,7 @@
 //! `wolfpack bench MODEL.wpk [--onnx OTHER.onnx ...] [--batch 1,64] [--threads 1] [--seconds 1] [--json]`.
 //!
 //! Times the wolfpack runtime on `MODEL.wpk` and ONNX Runtime on each ONNX model in one process, on the same
-//! random inputs (uniform in [0, 1), fixed seed), after a warm-up: every call is timed on its own, and the
+//! inputs (`--inputs FILE`, a batch after another, or uniform random values in [0, 1)), after a warm-up: every call is timed on its own, and the
 //! table reports the median (p50) and the 99th percentile of the per-call latency, the throughput (samples per
 //! second at the mean latency), the model file size, the load time (wolfpack: memory map + full validation;
 //! ONNX Runtime: session creation from the file's bytes, graph optimisations on; median of several loads) and
@@ -38,12 +38,33 @@ pub struct Args {
     /// Measuring time per model and batch size, in seconds (after a warm-up of a fifth of it).
     #[arg(long, default_value_t = 1.0)]
     pub seconds: f64,
+    /// Raw inputs to cycle through, one batch per call (.npy, .csv or IDX `*-ubyte[.gz]`, as for `predict`);
+    /// default: uniform random values in [0, 1). ONNX models with another input size get random inputs.
+    #[arg(long)]
+    pub inputs: Option<PathArg>,
     /// The runtime's fixed-point iteration (auto: one sweep for triangular A, else Gauss-Seidel).
     #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
     pub method: MethodArg,
+    /// Override of the model's solver tolerance (`max |x_{k+1} - x_k|` at which iterations stop).
+    #[arg(long)]
+    pub tolerance: Option<f32>,
+    /// What to time: wall-clock time, or the CPU time of the calling thread (which leaves out the time the
+    /// thread waits for a core on a busy machine; ONNX Runtime with one intra-op thread computes on the caller).
+    #[arg(long, value_enum, default_value_t = Clock::Wall)]
+    pub clock: Clock,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--clock` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Clock {
+    /// Wall-clock time (`Instant`).
+    Wall,
+    /// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
+    Cpu,
 }
 
 /// `--method` values.
@@ -73,6 +94,7 @@ struct Row {
     path: String,
     batch: usize,
     threads: usize,
+    clock: Clock,
     p50_us: f64,
     p99_us: f64,
     mean_us: f64,
@@ -142,8 +164,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[k.min(sorted.len() - 1)]
 }
 
-/// Times `call` for `budget` after a warm-up of a fifth of it; per-call latencies in microseconds.
-fn time_calls<E>(budget: Duration, mut call: impl FnMut() -> Result<(), E>) -> Result<Vec<f64>, E> {
+/// Times `call` for `budget` (wall clock) after a warm-up of a fifth of it; per-call latencies in microseconds
+/// on `clock`.
+fn time_calls<E>(
+    budget: Duration,
+    clock: Clock,
+    mut call: impl FnMut() -> Result<(), E>,
+) -> Result<Vec<f64>, E> {
     let warm = Instant::now();
     while warm.elapsed() < budget / 5 {
         call()?;
@@ -151,20 +178,38 @@ fn time_calls<E>(budget: Duration, mut call: impl FnMut() -> Result<(), E>) -> R
     let mut samples = Vec::with_capacity(1 << 16);
     let start = Instant::now();
     while (start.elapsed() < budget || samples.len() < 50) && samples.len() < 2_000_000 {
-        let t = Instant::now();
-        call()?;
-        samples.push(t.elapsed().as_secs_f64() * 1e6);
+        let elapsed = match clock {
+            Clock::Wall => {
+                let t = Instant::now();
+                call()?;
+                t.elapsed()
+            }
+            Clock::Cpu => {
+                let t = cpu_time::ThreadTime::now();
+                call()?;
+                t.elapsed()
+            }
+        };
+        samples.push(elapsed.as_secs_f64() * 1e6);
     }
     samples.sort_by(f64::total_cmp);
     Ok(samples)
 }
 
-fn row(path: &Path, batch: usize, threads: usize, samples: &[f64], load: &Load) -> Row {
+fn row(
+    path: &Path,
+    batch: usize,
+    threads: usize,
+    clock: Clock,
+    samples: &[f64],
+    load: &Load,
+) -> Row {
     let mean = samples.iter().sum::<f64>() / samples.len() as f64;
     Row {
         path: path.display().to_string(),
         batch,
         threads,
+        clock,
         p50_us: percentile(samples, 0.5),
         p99_us: percentile(samples, 0.99),
         mean_us: mean,
@@ -175,6 +220,34 @@ fn row(path: &Path, batch: usize, threads: usize, samples: &[f64], load: &Load) 
         load_peak_rss_kib: load.peak_kib,
         p50_ratio_to_wolfpack: None,
         load_ratio_to_wolfpack: None,
+    }
+}
+
+/// Whole batches of inputs, handed out in turn (the file's samples, repeated when it holds fewer than a
+/// batch; or one batch of random values).
+struct Pool {
+    values: Vec<f32>,
+    batch_len: usize,
+}
+
+impl Pool {
+    fn new(file: Option<&[f32]>, p: usize, batch: usize) -> Pool {
+        let batch_len = p * batch;
+        let values = match file {
+            Some(v) if !v.is_empty() => {
+                let whole = (v.len() / batch_len).max(1) * batch_len;
+                v.iter().copied().cycle().take(whole).collect()
+            }
+            _ => inputs(batch_len, 7),
+        };
+        Pool { values, batch_len }
+    }
+
+    fn batch(&self, next: &mut usize) -> &[f32] {
+        let count = self.values.len() / self.batch_len;
+        let k = *next % count;
+        *next += 1;
+        &self.values[k * self.batch_len..(k + 1) * self.batch_len]
     }
 }
 
@@ -203,7 +276,9 @@ pub fn run(args: &Args) -> CliResult {
     let budget = Duration::from_secs_f64(args.seconds);
 
     // Load the ONNX Runtime library and environment first, so that no model's figures include them.
-    crate::onnx::ort_runtime::environment().map_err(|e| CliError(e.to_string()))?;
+    if !args.onnx.is_empty() {
+        crate::onnx::ort_runtime::environment().map_err(|e| CliError(e.to_string()))?;
+    }
     // Peak memory first, every model kept alive, so that no load reuses memory another one freed.
     let (model, wp_peak) =
         load_with_peak(|| Model::open(&args.model)).map_err(|e| CliError::at(&args.model, e))?;
@@ -237,27 +312,42 @@ pub fn run(args: &Args) -> CliResult {
         .collect::<Result<_, CliError>>()?;
     let solve = SolveOptions {
         method: args.method.into(),
+        tolerance: args.tolerance,
         ..SolveOptions::default()
     };
 
+    let file_inputs = match &args.inputs {
+        Some(path) => Some(super::predict::read_inputs(path, model.n_inputs())?),
+        None => None,
+    };
     let mut reports = Vec::new();
     for &batch in &args.batch {
-        let x = inputs(batch * model.n_inputs(), 7);
+        let pool = Pool::new(file_inputs.as_deref(), model.n_inputs(), batch);
         let mut y = vec![0.0f32; batch * model.n_outputs()];
         let mut session = Session::with_batch(&model, batch);
-        let samples = time_calls(budget, || {
+        let mut next = 0;
+        let samples = time_calls(budget, args.clock, || {
+            let x = pool.batch(&mut next);
             session
-                .predict_batch_with(&model, &x, batch, &mut y, &solve)
+                .predict_batch_with(&model, x, batch, &mut y, &solve)
                 .map(|_| ())
         })
         .map_err(|e| CliError::at(&args.model, e))?;
-        let wolfpack = row(&args.model, batch, 1, &samples, &wp_load);
+        let wolfpack = row(&args.model, batch, 1, args.clock, &samples, &wp_load);
         let mut onnx = Vec::new();
         for (path, m, load) in &mut ort_models {
-            let x = inputs(batch * m.n_inputs(), 7);
-            let samples = time_calls(budget, || m.run_discard(&x, batch))
-                .map_err(|e| CliError::at(path, e))?;
-            let mut r = row(path, batch, args.threads, &samples, load);
+            let same_size = m.n_inputs() == model.n_inputs();
+            let pool = Pool::new(
+                file_inputs.as_deref().filter(|_| same_size),
+                m.n_inputs(),
+                batch,
+            );
+            let mut next = 0;
+            let samples = time_calls(budget, args.clock, || {
+                m.run_discard(pool.batch(&mut next), batch)
+            })
+            .map_err(|e| CliError::at(path, e))?;
+            let mut r = row(path, batch, args.threads, args.clock, &samples, load);
             r.p50_ratio_to_wolfpack = Some(r.p50_us / wolfpack.p50_us);
             r.load_ratio_to_wolfpack = Some(r.load_us / wolfpack.load_us);
             onnx.push(r);
@@ -286,11 +376,12 @@ pub fn run(args: &Args) -> CliResult {
     }
     println!(
         "wolfpack runtime: 1 thread, kernels {:?}, method {:?}; ONNX Runtime: {} intra-op thread(s); {} s per \
-         measurement",
+         measurement; {:?} clock",
         model.kernels().isa(),
         args.method,
         args.threads,
-        args.seconds
+        args.seconds,
+        args.clock
     );
     for (batch, r) in &reports {
         println!("\nbatch {batch}");

@@ -99,6 +99,13 @@ pub fn run(args: &Args) -> CliResult {
     if let Some(e) = args.epochs {
         cfg.epochs = e;
     }
+    if cfg.hidden == 0 || cfg.hidden > wolfpack_format::layout::MAX_DIM as usize {
+        return Err(CliError(format!(
+            "--hidden {} is outside 1..={}",
+            cfg.hidden,
+            wolfpack_format::layout::MAX_DIM
+        )));
+    }
     let splits = load_data(args.data.as_deref(), args.embedded)?;
     let ckpt_path = with_suffix(&args.out, ".ckpt");
     let report_path = args
@@ -150,7 +157,8 @@ pub fn run(args: &Args) -> CliResult {
     .map_err(|e| CliError(format!("compress: {e}")))?;
     bar.finish_and_clear();
     if let Some(e) = ckpt_error {
-        return Err(e);
+        // The run finished: losing its model because a checkpoint could not be saved would be worse.
+        eprintln!("warning: checkpoints could not be saved ({e}); the model is written anyway");
     }
     let file = compressed_model_file(&compressed, &splits.name);
     let bytes = file
@@ -175,9 +183,14 @@ pub fn run(args: &Args) -> CliResult {
         start.elapsed().as_secs_f64(),
     );
     report.robustness = robustness;
+    // The certified bound of the file as written (after quantisation), not the training radius.
+    report.kappa = model.structure().kappa;
     let json = serde_json::to_vec_pretty(&report).map_err(|e| CliError(e.to_string()))?;
     write_atomic(&report_path, &json).map_err(|e| CliError(e.to_string()))?;
-    let plot_path = report_path.with_extension("svg");
+    let plot_path = match report_path.with_extension("svg") {
+        p if p == report_path => with_suffix(&report_path, ".curve.svg"),
+        p => p,
+    };
     crate::plot::training_curve(&compressed.history, &plot_path)
         .map_err(|e| CliError::at(&plot_path, e))?;
     let _ = std::fs::remove_file(&ckpt_path);

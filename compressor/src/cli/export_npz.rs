@@ -6,6 +6,9 @@ use wolfpack_format::{ModelView, Role};
 
 use super::{read_model_bytes, CliError, CliResult};
 
+/// Largest matrix exported (2^28 entries, 1 GiB of float32).
+const MAX_DENSE_ENTRIES: usize = 1 << 28;
+
 /// Arguments of `export-npz`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,6 +34,13 @@ pub fn run(args: &Args) -> CliResult {
         ("D", Role::D),
     ] {
         let (rows, cols) = role.shape(n, p, q);
+        // Dense export of a huge declared shape would exhaust memory: refuse it in one line instead.
+        if rows.checked_mul(cols).is_none_or(|e| e > MAX_DENSE_ENTRIES) {
+            return Err(CliError::at(
+                &args.model,
+                format!("{name} is {rows} x {cols}: too large to export densely (limit {MAX_DENSE_ENTRIES} entries)"),
+            ));
+        }
         let dense = view
             .matrix(role)
             .map_or_else(|| vec![0.0; rows * cols], |m| m.to_dense());

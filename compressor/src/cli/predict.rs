@@ -30,9 +30,22 @@ pub fn read_inputs(path: &Path, p: usize) -> Result<Vec<f32>, CliError> {
         .unwrap_or_default();
     let values: Vec<f32> = if name.ends_with(".npy") {
         let a = npy::read(path).map_err(|e| CliError(e.to_string()))?;
+        if a.shape.last() != Some(&p) || a.shape.len() > 2 {
+            return Err(CliError::at(
+                path,
+                format!("array of shape {:?}; expected [N, {p}] or [{p}]", a.shape),
+            ));
+        }
         a.data.iter().map(|&v| v as f32).collect()
     } else if name.ends_with(".csv") {
-        read_csv(path)?
+        let (values, width) = read_csv(path)?;
+        if width != p {
+            return Err(CliError::at(
+                path,
+                format!("lines hold {width} values; the model takes {p}"),
+            ));
+        }
+        values
     } else if name.contains("-ubyte") {
         let a = idx::read(path).map_err(|e| CliError(e.to_string()))?;
         a.data.iter().map(|&v| f32::from(v)).collect()
@@ -60,7 +73,8 @@ pub fn read_inputs(path: &Path, p: usize) -> Result<Vec<f32>, CliError> {
     Ok(values)
 }
 
-fn read_csv(path: &Path) -> Result<Vec<f32>, CliError> {
+/// The values of a CSV file of numbers, and the number of values per line.
+fn read_csv(path: &Path) -> Result<(Vec<f32>, usize), CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| CliError::at(path, e))?;
     let mut values = Vec::new();
     let mut width = None;
@@ -84,7 +98,7 @@ fn read_csv(path: &Path) -> Result<Vec<f32>, CliError> {
         }
         values.extend(row);
     }
-    Ok(values)
+    Ok((values, width.unwrap_or(0)))
 }
 
 /// Runs `predict`.

@@ -33,6 +33,10 @@ use super::proto::{
 use super::tensor::{read_tensor, Const, ConstData};
 use super::OnnxError;
 
+/// Largest dense matrix (entries) the importer assembles: 64 Mi floats, 256 MiB. Imported MLPs are far below;
+/// a larger claim comes from a damaged or hostile file and is refused rather than allocated.
+const MAX_DENSE: usize = 1 << 26;
+
 /// How to store the imported weights.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ImportOptions {
@@ -201,11 +205,14 @@ pub fn import_proto(model: &ModelProto, options: &ImportOptions) -> Result<Impor
         })?;
         let (aff, kind, names) = match value {
             Value::Affine(a) => (a.clone(), OutputKind::Logits, None),
-            Value::Hidden(_) => (
-                im.as_affine(value).expect("hidden is affine"),
-                OutputKind::Logits,
-                None,
-            ),
+            Value::Hidden(_) => {
+                let aff = im.as_affine(value).ok_or_else(|| {
+                    OnnxError::Graph(format!(
+                        "graph output {name:?}: a hidden layer too wide to import"
+                    ))
+                })?;
+                (aff, OutputKind::Logits, None)
+            }
             Value::Probs { logits, classes } => {
                 (logits.clone(), OutputKind::Probabilities, classes.clone())
             }
@@ -435,6 +442,9 @@ impl Importer {
             _ => {
                 let s = self.source(v)?;
                 let w = self.width(s);
+                if w.saturating_mul(w) > MAX_DENSE {
+                    return None;
+                }
                 let mut weights = vec![0.0f32; w * w];
                 for i in 0..w {
                     weights[i * w + i] = 1.0;
@@ -496,7 +506,7 @@ impl Importer {
         x: &Value,
         weights: Vec<f32>,
         out: usize,
-    ) -> Result<Value, OnnxError> {
+    ) -> Result<Rc<Affine>, OnnxError> {
         let Some(source) = self.source(x) else {
             return Err(node.unsupported(match x {
                 Value::Input { flat: false } => {
@@ -516,7 +526,7 @@ impl Importer {
             )));
         }
         let a = self.fresh(out, vec![Term { source, weights }], vec![0.0; out]);
-        Ok(Value::Affine(a))
+        Ok(a)
     }
 
     fn node(&mut self, proto: &NodeProto) -> Result<(), OnnxError> {
@@ -601,7 +611,7 @@ impl Importer {
                 }
                 let lin = self.linear(&node, &x, weights, out)?;
                 match self.get(&node, 2)?.cloned() {
-                    None => lin,
+                    None => Value::Affine(lin),
                     Some(Value::Const(c)) => {
                         let beta = node.float("beta", 1.0);
                         let bias = broadcast_bias(&c, out)
@@ -618,7 +628,7 @@ impl Importer {
                     return Err(node.unsupported("the right operand must be a constant float matrix"));
                 };
                 let (r, k) = (*r, *k);
-                self.linear(&node, &x, transpose(wv, r, k), k)?
+                Value::Affine(self.linear(&node, &x, transpose(wv, r, k), k)?)
             }
             ("" | "ai.onnx", "Add") => {
                 let (a, b) = (self.input(&node, 0)?, self.input(&node, 1)?);
@@ -630,7 +640,7 @@ impl Importer {
                         let bias = broadcast_bias(c, aff.width).ok_or_else(|| {
                             node.unsupported(format!("bias of shape {:?} for {} units", c.dims, aff.width))
                         })?;
-                        self.add_bias(&Value::Affine(aff), bias)
+                        self.add_bias(&aff, bias)
                     }
                     _ => {
                         let (Some(x), Some(y)) = (self.as_affine(&a), self.as_affine(&b)) else {
@@ -667,7 +677,7 @@ impl Importer {
                         let bias = broadcast_bias(c, aff.width).ok_or_else(|| {
                             node.unsupported(format!("constant of shape {:?} for {} units", c.dims, aff.width))
                         })?;
-                        self.add_bias(&Value::Affine(aff), bias.iter().map(|b| -b).collect())
+                        self.add_bias(&aff, bias.iter().map(|b| -b).collect())
                     }
                     _ => return Err(node.unsupported(format!("subtracting {} from {}", b.kind(), a.kind()))),
                 }
@@ -773,11 +783,8 @@ impl Importer {
         self.set(&node, value)
     }
 
-    fn add_bias(&mut self, v: &Value, bias: Vec<f32>) -> Value {
-        let a = match v {
-            Value::Affine(a) => a.clone(),
-            _ => unreachable!("add_bias is only called on affine values"),
-        };
+    /// `a + bias`, a new affine map.
+    fn add_bias(&mut self, a: &Affine, bias: Vec<f32>) -> Value {
         let sum = a.bias.iter().zip(&bias).map(|(p, q)| p + q).collect();
         Value::Affine(self.fresh(a.width, a.terms.clone(), sum))
     }
@@ -870,6 +877,12 @@ impl Importer {
         }
         // A model without hidden layers (a linear classifier) still needs one hidden unit: it stays zero.
         let n_stored = n.max(1);
+        let entries = (n_stored + q).checked_mul(n_stored + p);
+        if entries.is_none_or(|e| e > MAX_DENSE) {
+            return Err(OnnxError::Graph(format!(
+                "the network is too large to import ({n} hidden units, {p} inputs, {q} outputs)"
+            )));
+        }
         let mut a = vec![0.0f32; n_stored * n_stored];
         let mut bm = vec![0.0f32; n_stored * p];
         let mut c = vec![0.0f32; q * n_stored];

@@ -58,7 +58,10 @@ pub fn dylib_path() -> Result<PathBuf, OnnxError> {
 pub fn environment() -> Result<&'static Environment, OnnxError> {
     static ENV: OnceLock<Result<Environment, String>> = OnceLock::new();
     ENV.get_or_init(|| {
-        let path = dylib_path().map_err(|e| e.to_string())?;
+        let path = dylib_path().map_err(|e| match e {
+            OnnxError::Runtime(message) => message,
+            other => other.to_string(),
+        })?;
         let builder =
             ort::init_from(&path).map_err(|e| format!("loading {}: {e}", path.display()))?;
         builder
