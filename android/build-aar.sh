@@ -17,6 +17,10 @@
 #   ANDROID_NDK_HOME       the NDK (its toolchains/llvm/prebuilt/<host>/bin holds the clang linkers)
 #   WOLFPACK_ANDROID_API   minimum API level the libraries are linked for (default 24)
 #   WOLFPACK_ANDROID_ABIS  subset of "arm64-v8a armeabi-v7a x86_64" (default: all three)
+#   WOLFPACK_ANDROID_BUILD_STD=1
+#                          smaller libraries (about -25%, docs/BENCHMARKS.md): rebuild std with nightly
+#                          `-Zbuild-std` without its backtrace symboliser, optimised for size, and without
+#                          panic locations; needs `rustup toolchain install nightly` and its rust-src component
 #
 # The libraries are built with the `release-small` cargo profile (fat LTO, one codegen unit, stripped) at
 # opt-level "z", the smallest measured (docs/BENCHMARKS.md, "android"), with panic = unwind so that the JNI
@@ -29,6 +33,7 @@ cd "${ROOT}"
 . "${ROOT}/scripts/env.sh"
 
 API="${WOLFPACK_ANDROID_API:-24}"
+BUILD_STD="${WOLFPACK_ANDROID_BUILD_STD:-0}"
 ABIS="${WOLFPACK_ANDROID_ABIS:-arm64-v8a armeabi-v7a x86_64}"
 OUT="${ROOT}/target/android-aar"
 STAGE="${OUT}/stage"
@@ -81,6 +86,16 @@ BIN="${ANDROID_NDK_HOME}/toolchains/llvm/prebuilt/${host}/bin"
 [ -d "${BIN}" ] || die "${BIN} not found: is ANDROID_NDK_HOME (${ANDROID_NDK_HOME}) an NDK r25+?"
 [ -x "${BIN}/llvm-ar" ] || die "${BIN}/llvm-ar not found"
 
+CARGO=(cargo)
+RUSTFLAGS_EXTRA=""
+if [ "${BUILD_STD}" = 1 ]; then
+    # std's default panic hook links a DWARF symboliser (gimli, addr2line: about 150 KB) that prints nothing
+    # useful on a phone; panics still unwind, so the JNI layer still turns them into WolfpackException.
+    cargo +nightly --version >/dev/null 2>&1 || die "WOLFPACK_ANDROID_BUILD_STD=1 needs a nightly toolchain"
+    CARGO=(cargo +nightly -Zbuild-std=std,panic_unwind -Zbuild-std-features=panic-unwind,optimize_for_size)
+    RUSTFLAGS_EXTRA=" -Zlocation-detail=none"
+fi
+
 # Android ABI -> Rust target and NDK clang prefix.
 declare -A TARGET=([arm64-v8a]=aarch64-linux-android [armeabi-v7a]=armv7-linux-androideabi [x86_64]=x86_64-linux-android)
 declare -A CLANG=([arm64-v8a]=aarch64-linux-android [armeabi-v7a]=armv7a-linux-androideabi [x86_64]=x86_64-linux-android)
@@ -93,10 +108,10 @@ for abi in ${ABIS}; do
     upper="$(tr '[:lower:]-' '[:upper:]_' <<<"${target}")"
     # The linker, and cc/ar for any C a dependency might build; 16 KB page alignment for Android 15+.
     env "CARGO_TARGET_${upper}_LINKER=${linker}" \
-        "CARGO_TARGET_${upper}_RUSTFLAGS=-C link-arg=-Wl,-z,max-page-size=16384" \
+        "CARGO_TARGET_${upper}_RUSTFLAGS=-C link-arg=-Wl,-z,max-page-size=16384${RUSTFLAGS_EXTRA}" \
         "CC_${target//-/_}=${linker}" "AR_${target//-/_}=${BIN}/llvm-ar" \
         CARGO_PROFILE_RELEASE_SMALL_OPT_LEVEL=z \
-        cargo build -p wolfpack-android --lib --profile release-small --target "${target}"
+        "${CARGO[@]}" build -p wolfpack-android --lib --profile release-small --target "${target}"
     lib="target/${target}/release-small/libwolfpack_android.so"
     [ -f "${lib}" ] || die "${lib} was not built"
     mkdir -p "${STAGE}/aar/jni/${abi}"

@@ -144,7 +144,8 @@ step_aarch64() {
     run cargo test --target "${AARCH64_TARGET}" "${args[@]}"
 }
 
-# Android: type-check only (linking needs the NDK, which no registry here has).
+# Android: type-check for the three Android targets (linking needs the NDK, which no registry here has),
+# the JNI crate's tests on aarch64 under qemu, and the AAR's classes.jar (the whole .aar with an NDK).
 step_android() {
     local t targets=() missing=()
     for t in "${ANDROID_TARGETS[@]}"; do
@@ -162,6 +163,15 @@ step_android() {
         echo "test.sh: android: android/ not present yet, checking the runtime only"
     fi
     run cargo check "${targets[@]}" "${packages[@]}"
+    [ -f android/Cargo.toml ] || return 0
+    # The JNI crate's JVM-free logic (handles, per-thread scratch, predictions) on aarch64 under qemu.
+    if have_target "${AARCH64_TARGET}" && command -v qemu-aarch64 >/dev/null && command -v aarch64-linux-gnu-gcc >/dev/null; then
+        run cargo test --target "${AARCH64_TARGET}" -p wolfpack-android
+    else
+        echo "test.sh: android: ${AARCH64_TARGET} target, qemu-aarch64 or aarch64-linux-gnu-gcc missing: JNI crate not tested on aarch64"
+    fi
+    # classes.jar always; the native libraries and the .aar only when ANDROID_NDK_HOME points at an NDK.
+    run bash android/build-aar.sh
 }
 
 # Bounded libFuzzer runs of the .wpk reader, seeded with the checked-in corpus.

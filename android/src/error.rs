@@ -51,9 +51,18 @@ mod tests {
 
     #[test]
     fn messages_name_the_problem() {
-        let shape = wolfpack_runtime::Error::Shape { what: "inputs", expected: 6, found: 5 };
-        assert_eq!(Error::from(shape).to_string(), "inputs has 5 values, expected 6");
+        let shape = wolfpack_runtime::Error::Shape {
+            what: "inputs",
+            expected: 6,
+            found: 5,
+        };
+        assert_eq!(
+            Error::from(shape).to_string(),
+            "inputs has 5 values, expected 6"
+        );
         assert_eq!(Error::Closed.to_string(), "the model is closed");
-        assert!(Error::InvalidArgument("batch = -1".into()).to_string().contains("batch = -1"));
+        assert!(Error::InvalidArgument("batch = -1".into())
+            .to_string()
+            .contains("batch = -1"));
     }
 }

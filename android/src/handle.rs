@@ -36,7 +36,13 @@ pub struct NativeModel {
 impl NativeModel {
     fn new(model: Model<'static>, zero_copy: bool, keep_alive: Option<KeepAlive>) -> NativeModel {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        NativeModel { tag: LIVE, id, zero_copy, model, _keep_alive: keep_alive }
+        NativeModel {
+            tag: LIVE,
+            id,
+            zero_copy,
+            model,
+            _keep_alive: keep_alive,
+        }
     }
 
     /// Memory-maps and validates the `.wpk` file at `path` (weights read in place from the mapping).
@@ -47,7 +53,11 @@ impl NativeModel {
     /// Validates a copy of `bytes` (one aligned copy owned by the model): for heap arrays the caller may
     /// reuse, such as a Java `byte[]` or a non-direct `ByteBuffer`.
     pub fn from_bytes_copied(bytes: &[u8]) -> Result<NativeModel> {
-        Ok(NativeModel::new(Model::from_bytes_copied(bytes)?, false, None))
+        Ok(NativeModel::new(
+            Model::from_bytes_copied(bytes)?,
+            false,
+            None,
+        ))
     }
 
     /// Validates `len` bytes at `ptr` and reads the weights there in place when `ptr` is 4-byte aligned
@@ -57,15 +67,25 @@ impl NativeModel {
     /// # Safety
     /// `ptr..ptr + len` must be readable, and must stay readable and unmodified for as long as `keep_alive`
     /// lives (for a direct `ByteBuffer`: while a global reference to it is held and nobody writes to it).
-    pub unsafe fn from_borrowed(ptr: *const u8, len: usize, keep_alive: KeepAlive) -> Result<NativeModel> {
+    pub unsafe fn from_borrowed(
+        ptr: *const u8,
+        len: usize,
+        keep_alive: KeepAlive,
+    ) -> Result<NativeModel> {
         if ptr.is_null() {
-            return Err(Error::InvalidArgument("the buffer has no address (not a direct ByteBuffer)".into()));
+            return Err(Error::InvalidArgument(
+                "the buffer has no address (not a direct ByteBuffer)".into(),
+            ));
         }
         // SAFETY: the caller guarantees the range is readable for as long as `keep_alive` lives, and the
         // model (the only holder of views into it) is dropped before `keep_alive` (field order above).
         let bytes: &'static [u8] = unsafe { std::slice::from_raw_parts(ptr, len) };
         if ptr.align_offset(4) == 0 {
-            Ok(NativeModel::new(Model::from_bytes(bytes)?, true, Some(keep_alive)))
+            Ok(NativeModel::new(
+                Model::from_bytes(bytes)?,
+                true,
+                Some(keep_alive),
+            ))
         } else {
             let model = NativeModel::from_bytes_copied(bytes);
             drop(keep_alive);
@@ -140,7 +160,10 @@ impl Drop for NativeModel {
 
 impl core::fmt::Debug for NativeModel {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("NativeModel").field("id", &self.id).field("zero_copy", &self.zero_copy).finish()
+        f.debug_struct("NativeModel")
+            .field("id", &self.id)
+            .field("zero_copy", &self.zero_copy)
+            .finish()
     }
 }
 
@@ -152,7 +175,10 @@ mod tests {
     use super::*;
 
     fn sample_bytes() -> Vec<u8> {
-        wolfpack_runtime::format::sample::sample_model().to_bytes().unwrap().to_vec()
+        wolfpack_runtime::format::sample::sample_model()
+            .to_bytes()
+            .unwrap()
+            .to_vec()
     }
 
     #[test]
@@ -171,8 +197,14 @@ mod tests {
             NativeModel::release(0).unwrap();
         }
         // SAFETY: zero and misaligned handles are rejected before any read.
-        assert!(matches!(unsafe { NativeModel::from_handle(0) }, Err(Error::Closed)));
-        assert!(matches!(unsafe { NativeModel::from_handle(3) }, Err(Error::Closed)));
+        assert!(matches!(
+            unsafe { NativeModel::from_handle(0) },
+            Err(Error::Closed)
+        ));
+        assert!(matches!(
+            unsafe { NativeModel::from_handle(3) },
+            Err(Error::Closed)
+        ));
     }
 
     #[test]
@@ -182,7 +214,10 @@ mod tests {
         model.tag = 0;
         let handle = &model as *const NativeModel as usize as i64;
         // SAFETY: `handle` points at a valid NativeModel that outlives the call.
-        assert!(matches!(unsafe { NativeModel::from_handle(handle) }, Err(Error::Closed)));
+        assert!(matches!(
+            unsafe { NativeModel::from_handle(handle) },
+            Err(Error::Closed)
+        ));
         model.tag = LIVE;
     }
 
@@ -204,11 +239,15 @@ mod tests {
 
     #[test]
     fn aligned_bytes_are_borrowed_and_kept_alive_until_drop() {
-        let bytes = wolfpack_runtime::format::sample::sample_model().to_bytes().unwrap();
+        let bytes = wolfpack_runtime::format::sample::sample_model()
+            .to_bytes()
+            .unwrap();
         let dropped = Arc::new(AtomicBool::new(false));
         // SAFETY: `bytes` outlives the model (dropped at the end of the test, after `model`).
-        let model = unsafe { NativeModel::from_borrowed(bytes.as_ptr(), bytes.len(), Box::new(Flag(dropped.clone()))) }
-            .unwrap();
+        let model = unsafe {
+            NativeModel::from_borrowed(bytes.as_ptr(), bytes.len(), Box::new(Flag(dropped.clone())))
+        }
+        .unwrap();
         assert!(model.is_zero_copy());
         assert!(!dropped.load(Ordering::SeqCst));
         drop(model);
@@ -219,14 +258,22 @@ mod tests {
     fn misaligned_bytes_are_copied_once_and_released_at_once() {
         let bytes = sample_bytes();
         let mut shifted = vec![0u8; bytes.len() + 4];
-        let offset = (1..4).find(|&k| shifted[k..].as_ptr().align_offset(4) != 0).unwrap();
+        let offset = (1..4)
+            .find(|&k| shifted[k..].as_ptr().align_offset(4) != 0)
+            .unwrap();
         shifted[offset..offset + bytes.len()].copy_from_slice(&bytes);
         let dropped = Arc::new(AtomicBool::new(false));
         let start = shifted[offset..].as_ptr();
         // SAFETY: `shifted` outlives the call; the model does not keep borrowing it (it copies).
-        let model = unsafe { NativeModel::from_borrowed(start, bytes.len(), Box::new(Flag(dropped.clone()))) }.unwrap();
+        let model = unsafe {
+            NativeModel::from_borrowed(start, bytes.len(), Box::new(Flag(dropped.clone())))
+        }
+        .unwrap();
         assert!(!model.is_zero_copy());
-        assert!(dropped.load(Ordering::SeqCst), "the keep-alive is not needed after a copy");
+        assert!(
+            dropped.load(Ordering::SeqCst),
+            "the keep-alive is not needed after a copy"
+        );
         shifted.fill(0xAA);
         assert_eq!(model.model().n_outputs(), 3);
     }
@@ -237,7 +284,8 @@ mod tests {
         let err = NativeModel::from_bytes_copied(&bytes[..bytes.len() / 2]).unwrap_err();
         assert!(matches!(err, Error::Runtime(_)), "{err}");
         // SAFETY: a null pointer is rejected before any read.
-        let err = unsafe { NativeModel::from_borrowed(std::ptr::null(), 8, Box::new(())) }.unwrap_err();
+        let err =
+            unsafe { NativeModel::from_borrowed(std::ptr::null(), 8, Box::new(())) }.unwrap_err();
         assert!(err.to_string().contains("direct ByteBuffer"), "{err}");
         let err = NativeModel::open("/nonexistent/model.wpk").unwrap_err();
         assert!(err.to_string().contains("/nonexistent/model.wpk"), "{err}");

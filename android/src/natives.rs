@@ -53,13 +53,19 @@ impl<T: Default> ErrorPolicy<T, Error> for ThrowWolfpackException {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "no message".into());
-        // The payload is a plain string or dropped by the caller's catch_unwind guard; keep it simple here.
-        throw(env, &format!("internal error in the wolfpack native library (Rust panic: {detail})"))
+        // Should dropping `payload` itself panic, the catch_unwind around this policy in jni-rs catches it.
+        throw(
+            env,
+            &format!("internal error in the wolfpack native library (Rust panic: {detail})"),
+        )
     }
 }
 
 /// Runs `body` with a JNI environment, turning errors and panics into a pending `WolfpackException`.
-fn call<'local, T: Default>(env: &mut EnvUnowned<'local>, body: impl FnOnce(&mut Env<'local>) -> Result<T>) -> T {
+fn call<'local, T: Default>(
+    env: &mut EnvUnowned<'local>,
+    body: impl FnOnce(&mut Env<'local>) -> Result<T>,
+) -> T {
     env.with_env(body).resolve::<ThrowWolfpackException>()
 }
 
@@ -83,7 +89,9 @@ fn range(offset: jint, length: jint, capacity: usize) -> Result<(usize, usize)> 
     let (o, l) = (to_usize("offset", offset)?, to_usize("length", length)?);
     match o.checked_add(l) {
         Some(end) if end <= capacity => Ok((o, l)),
-        _ => Err(Error::InvalidArgument(format!("bytes {o}..{o}+{l} are outside a buffer of {capacity} bytes"))),
+        _ => Err(Error::InvalidArgument(format!(
+            "bytes {o}..{o}+{l} are outside a buffer of {capacity} bytes"
+        ))),
     }
 }
 
@@ -129,7 +137,10 @@ pub extern "system" fn Java_dev_wolfpack_WolfpackNative_openDirect<'local>(
         // the Kotlin API documents that the buffer must not be written while the model is open.
         let start = unsafe { base.add(offset) };
         // SAFETY: as above.
-        Ok(unsafe { NativeModel::from_borrowed(start, length, Box::new(keep_alive)) }?.into_handle())
+        Ok(
+            unsafe { NativeModel::from_borrowed(start, length, Box::new(keep_alive)) }?
+                .into_handle(),
+        )
     })
 }
 
@@ -230,7 +241,9 @@ fn predict_batch<'local>(
     call(env, |env| {
         let m = model(handle)?;
         if inputs.is_null() || outputs.is_null() {
-            return Err(Error::InvalidArgument("inputs and outputs must not be null".into()));
+            return Err(Error::InvalidArgument(
+                "inputs and outputs must not be null".into(),
+            ));
         }
         let batch = to_usize("batch", batch)?;
         let (ni, no) = (inputs.len(env)?, outputs.len(env)?);
@@ -287,7 +300,11 @@ pub extern "system" fn Java_dev_wolfpack_WolfpackNative_lastResidual<'local>(
     _class: JClass<'local>,
     handle: jlong,
 ) -> jfloat {
-    call(&mut env, |_| Ok(model(handle)?.last_solve()?.map_or(f32::NAN, |s| s.residual)))
+    call(&mut env, |_| {
+        Ok(model(handle)?
+            .last_solve()?
+            .map_or(f32::NAN, |s| s.residual))
+    })
 }
 
 /// `WolfpackNative.labelCount(handle: Long): Int`: number of class names in the metadata (0 or outputs).
@@ -314,6 +331,29 @@ pub extern "system" fn Java_dev_wolfpack_WolfpackNative_label<'local>(
     })
 }
 
+/// `WolfpackNative.timeRustLoop(handle: Long, input: FloatArray, calls: Int): Long`: nanoseconds that
+/// `calls` predictions of `input` take inside Rust, without crossing JNI (the JNI overhead benchmark's
+/// baseline, see [`NativeModel::time_predict_loop`]).
+#[no_mangle]
+pub extern "system" fn Java_dev_wolfpack_WolfpackNative_timeRustLoop<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    input: JFloatArray<'local>,
+    calls: jint,
+) -> jlong {
+    call(&mut env, |env| {
+        let m = model(handle)?;
+        if input.is_null() {
+            return Err(Error::InvalidArgument("input must not be null".into()));
+        }
+        let mut staged = vec![0.0; input.len(env)?];
+        input.get_region(env, 0, &mut staged)?;
+        let elapsed = m.time_predict_loop(&staged, to_usize("calls", calls)?)?;
+        Ok(jlong::try_from(elapsed.as_nanos()).unwrap_or(jlong::MAX))
+    })
+}
+
 /// `WolfpackNative.selfTestPanic()`: panics on purpose, so that the host-JVM tests can check that a Rust
 /// panic reaches Java as a `WolfpackException` and leaves the VM running.
 #[no_mangle]
@@ -321,7 +361,9 @@ pub extern "system" fn Java_dev_wolfpack_WolfpackNative_selfTestPanic<'local>(
     mut env: EnvUnowned<'local>,
     _class: JClass<'local>,
 ) {
-    call(&mut env, |_| -> Result<()> { panic!("wolfpack self-test panic") })
+    call(&mut env, |_| -> Result<()> {
+        panic!("wolfpack self-test panic")
+    })
 }
 
 #[cfg(test)]
@@ -332,9 +374,18 @@ mod tests {
     fn ranges_are_checked_without_overflow() {
         assert_eq!(range(0, 10, 10).unwrap(), (0, 10));
         assert_eq!(range(4, 2, 10).unwrap(), (4, 2));
-        assert!(range(9, 2, 10).unwrap_err().to_string().contains("outside a buffer of 10 bytes"));
-        assert!(range(-1, 2, 10).unwrap_err().to_string().contains("offset = -1 is negative"));
-        assert!(range(0, -5, 10).unwrap_err().to_string().contains("length = -5"));
+        assert!(range(9, 2, 10)
+            .unwrap_err()
+            .to_string()
+            .contains("outside a buffer of 10 bytes"));
+        assert!(range(-1, 2, 10)
+            .unwrap_err()
+            .to_string()
+            .contains("offset = -1 is negative"));
+        assert!(range(0, -5, 10)
+            .unwrap_err()
+            .to_string()
+            .contains("length = -5"));
         assert!(range(jint::MAX, jint::MAX, usize::MAX).is_ok());
     }
 
@@ -342,6 +393,9 @@ mod tests {
     fn sizes_fit_java_ints_or_fail() {
         assert_eq!(to_jint(7).unwrap(), 7);
         assert!(to_jint(usize::MAX).is_err());
-        assert!(to_usize("batch", -1).unwrap_err().to_string().contains("batch = -1 is negative"));
+        assert!(to_usize("batch", -1)
+            .unwrap_err()
+            .to_string()
+            .contains("batch = -1 is negative"));
     }
 }

@@ -19,7 +19,12 @@ fn batch_len(what: &'static str, per: usize, batch: usize, found: usize) -> Resu
     if found == expected {
         Ok(expected)
     } else {
-        Err(RuntimeError::Shape { what, expected, found }.into())
+        Err(RuntimeError::Shape {
+            what,
+            expected,
+            found,
+        }
+        .into())
     }
 }
 
@@ -45,15 +50,29 @@ impl NativeModel {
             s.input.resize(ni, 0.0);
             s.output.resize(no, 0.0);
             fill(&mut s.input[..ni])?;
-            match s.session.predict_batch(model, &s.input[..ni], batch, &mut s.output[..no]) {
+            match s
+                .session
+                .predict_batch(model, &s.input[..ni], batch, &mut s.output[..no])
+            {
                 Ok(stats) => {
                     s.record(self.id(), stats.into());
                     emit(&s.output[..no])?;
                     Ok(stats.into())
                 }
                 Err(e) => {
-                    if let RuntimeError::NotConverged { iterations, residual, .. } = e {
-                        s.record(self.id(), LastSolve { iterations, residual });
+                    if let RuntimeError::NotConverged {
+                        iterations,
+                        residual,
+                        ..
+                    } = e
+                    {
+                        s.record(
+                            self.id(),
+                            LastSolve {
+                                iterations,
+                                residual,
+                            },
+                        );
                     }
                     Err(e.into())
                 }
@@ -73,13 +92,36 @@ impl NativeModel {
     }
 
     /// Index of the largest output for one input (the first one on ties): the class a classifier predicts.
-    pub fn classify(&self, input_len: usize, fill: impl FnOnce(&mut [f32]) -> Result<()>) -> Result<usize> {
+    pub fn classify(
+        &self,
+        input_len: usize,
+        fill: impl FnOnce(&mut [f32]) -> Result<()>,
+    ) -> Result<usize> {
         let mut best = 0;
         self.predict(input_len, self.model().n_outputs(), fill, |y| {
             best = argmax(y);
             Ok(())
         })?;
         Ok(best)
+    }
+
+    /// Runs `calls` predictions of `input` straight through the runtime ([`Session::predict`] with this
+    /// thread's session, no staging, no JNI) and returns the time they took: the baseline the JVM benchmark
+    /// subtracts from its `WolfpackModel.predict` loop to get the cost of the binding per call, measured in
+    /// the same process, interleaved round by round.
+    ///
+    /// [`Session::predict`]: wolfpack_runtime::Session::predict
+    pub fn time_predict_loop(&self, input: &[f32], calls: usize) -> Result<std::time::Duration> {
+        let model = self.model();
+        with_scratch(|s| {
+            s.output.resize(model.n_outputs(), 0.0);
+            let t0 = std::time::Instant::now();
+            for _ in 0..calls {
+                s.session
+                    .predict(model, std::hint::black_box(input), &mut s.output)?;
+            }
+            Ok(t0.elapsed())
+        })
     }
 
     /// Iterations and residual of this thread's last prediction with this model (`None` before the first).
@@ -91,7 +133,10 @@ impl NativeModel {
     pub fn label(&self, index: usize) -> Result<&str> {
         let labels = self.model().labels();
         labels.get(index).map(String::as_str).ok_or_else(|| {
-            Error::InvalidArgument(format!("label index {index} is outside the model's {} labels", labels.len()))
+            Error::InvalidArgument(format!(
+                "label index {index} is outside the model's {} labels",
+                labels.len()
+            ))
         })
     }
 }
@@ -115,12 +160,16 @@ mod tests {
     use super::*;
 
     fn sample() -> NativeModel {
-        let bytes = wolfpack_runtime::format::sample::sample_model().to_bytes().unwrap();
+        let bytes = wolfpack_runtime::format::sample::sample_model()
+            .to_bytes()
+            .unwrap();
         NativeModel::from_bytes_copied(&bytes).unwrap()
     }
 
     fn input(k: usize, p: usize) -> Vec<f32> {
-        (0..p).map(|j| ((k * 7 + j * 3) % 11) as f32 / 5.0 - 1.0).collect()
+        (0..p)
+            .map(|j| ((k * 7 + j * 3) % 11) as f32 / 5.0 - 1.0)
+            .collect()
     }
 
     /// The runtime on its own: the reference the binding must reproduce exactly.
@@ -191,10 +240,18 @@ mod tests {
         let (p, q) = (m.model().n_inputs(), m.model().n_outputs());
         let never = |_: &mut [f32]| -> Result<()> { panic!("fill must not run on a length error") };
         let err = m.predict(p - 1, q, never, |_| Ok(())).unwrap_err();
-        assert_eq!(err.to_string(), format!("inputs has {} values, expected {p}", p - 1));
+        assert_eq!(
+            err.to_string(),
+            format!("inputs has {} values, expected {p}", p - 1)
+        );
         let err = m.predict(p, q + 1, never, |_| Ok(())).unwrap_err();
-        assert_eq!(err.to_string(), format!("outputs has {} values, expected {q}", q + 1));
-        let err = m.predict_batch(usize::MAX, 0, 0, never, |_| Ok(())).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("outputs has {} values, expected {q}", q + 1)
+        );
+        let err = m
+            .predict_batch(usize::MAX, 0, 0, never, |_| Ok(()))
+            .unwrap_err();
         assert!(err.to_string().contains("overflow"), "{err}");
         // An empty batch is valid and predicts nothing.
         let mut emitted = None;
@@ -217,7 +274,14 @@ mod tests {
     fn errors_of_the_closures_and_the_runtime_pass_through() {
         let m = sample();
         let (p, q) = (m.model().n_inputs(), m.model().n_outputs());
-        let err = m.predict(p, q, |_| Err(Error::InvalidArgument("from fill".into())), |_| Ok(())).unwrap_err();
+        let err = m
+            .predict(
+                p,
+                q,
+                |_| Err(Error::InvalidArgument("from fill".into())),
+                |_| Ok(()),
+            )
+            .unwrap_err();
         assert!(err.to_string().contains("from fill"));
         let nan = |dst: &mut [f32]| {
             dst.fill(f32::NAN);
@@ -241,7 +305,20 @@ mod tests {
         assert_eq!(class, argmax(&reference(m.model(), &u)));
         assert_eq!(m.label(0).unwrap(), "alpha");
         assert_eq!(m.label(2).unwrap(), "gamma");
-        assert!(m.label(3).unwrap_err().to_string().contains("outside the model's 3 labels"));
+        assert!(m
+            .label(3)
+            .unwrap_err()
+            .to_string()
+            .contains("outside the model's 3 labels"));
+    }
+
+    #[test]
+    fn the_timing_loop_runs_the_runtime_and_checks_lengths() {
+        let m = sample();
+        let p = m.model().n_inputs();
+        assert!(m.time_predict_loop(&input(1, p), 3).is_ok());
+        let err = m.time_predict_loop(&input(1, p + 1), 1).unwrap_err();
+        assert!(err.to_string().contains("expected 6"), "{err}");
     }
 
     #[test]
@@ -260,7 +337,11 @@ mod tests {
             .map(|k| {
                 let m = m.clone();
                 std::thread::spawn(move || {
-                    assert_eq!(m.last_solve().unwrap(), None, "a new thread has no last solve");
+                    assert_eq!(
+                        m.last_solve().unwrap(),
+                        None,
+                        "a new thread has no last solve"
+                    );
                     let u = input(k, p);
                     let mut y = vec![0.0; q];
                     for _ in 0..200 {

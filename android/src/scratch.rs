@@ -26,7 +26,10 @@ pub struct LastSolve {
 
 impl From<SolveStats> for LastSolve {
     fn from(s: SolveStats) -> LastSolve {
-        LastSolve { iterations: s.iterations, residual: s.residual }
+        LastSolve {
+            iterations: s.iterations,
+            residual: s.residual,
+        }
     }
 }
 
@@ -55,7 +58,11 @@ impl Scratch {
 
     /// The last solve of model `id` on this thread, if any.
     pub fn last(&self, id: u64) -> Option<LastSolve> {
-        self.last.iter().rev().find(|&&(m, _)| m == id).map(|&(_, s)| s)
+        self.last
+            .iter()
+            .rev()
+            .find(|&&(m, _)| m == id)
+            .map(|&(_, s)| s)
     }
 }
 
@@ -70,11 +77,16 @@ thread_local! {
 pub fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> Result<R>) -> Result<R> {
     SCRATCH
         .try_with(|cell| {
-            let mut scratch =
-                cell.try_borrow_mut().map_err(|_| Error::InvalidArgument("re-entrant call on one thread".into()))?;
+            let mut scratch = cell
+                .try_borrow_mut()
+                .map_err(|_| Error::InvalidArgument("re-entrant call on one thread".into()))?;
             f(&mut scratch)
         })
-        .unwrap_or_else(|_| Err(Error::InvalidArgument("thread-local scratch is gone (thread exiting)".into())))
+        .unwrap_or_else(|_| {
+            Err(Error::InvalidArgument(
+                "thread-local scratch is gone (thread exiting)".into(),
+            ))
+        })
 }
 
 #[cfg(test)]
@@ -82,7 +94,10 @@ mod tests {
     use super::*;
 
     fn solve(iterations: u32) -> LastSolve {
-        LastSolve { iterations, residual: iterations as f32 * 0.5 }
+        LastSolve {
+            iterations,
+            residual: iterations as f32 * 0.5,
+        }
     }
 
     #[test]
@@ -109,7 +124,10 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        let other = std::thread::spawn(|| with_scratch(|s| Ok(s.last(7)))).join().unwrap().unwrap();
+        let other = std::thread::spawn(|| with_scratch(|s| Ok(s.last(7))))
+            .join()
+            .unwrap()
+            .unwrap();
         assert_eq!(other, None);
         assert_eq!(with_scratch(|s| Ok(s.last(7))).unwrap(), Some(solve(2)));
     }

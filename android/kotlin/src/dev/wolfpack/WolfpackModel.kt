@@ -145,6 +145,10 @@ class WolfpackModel private constructor(private var handle: Long) : AutoCloseabl
     val lastResidual: Float
         @Throws(WolfpackException::class) get() = withHandle { WolfpackNative.lastResidual(it) }
 
+    /** Nanoseconds of [calls] predictions of [input] run inside Rust without crossing JNI (benchmarks). */
+    internal fun timeRustLoop(input: FloatArray, calls: Int): Long =
+        withHandle { WolfpackNative.timeRustLoop(it, input, calls) }
+
     /** True once [close] has run. */
     val isClosed: Boolean
         get() {

@@ -41,6 +41,9 @@ internal object WolfpackNative {
 
     @JvmStatic external fun label(handle: Long, index: Int): String
 
+    /** Nanoseconds of [calls] predictions inside Rust, no JNI crossing: the overhead benchmark's baseline. */
+    @JvmStatic external fun timeRustLoop(handle: Long, input: FloatArray, calls: Int): Long
+
     /** Panics inside Rust on purpose: the tests check it arrives as a [WolfpackException]. */
     @JvmStatic external fun selfTestPanic()
 }
