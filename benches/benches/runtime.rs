@@ -20,11 +20,16 @@ fn predict(c: &mut Criterion) {
                 let bytes = random_model(nnz, dtype, 42);
                 let model = Model::from_bytes(&bytes).unwrap();
                 let mut session = Session::with_batch(&model, batch);
-                let inputs: Vec<f32> =
-                    (0..batch * model.n_inputs()).map(|i| ((i * 7919) % 255) as f32 / 255.0).collect();
+                let inputs: Vec<f32> = (0..batch * model.n_inputs())
+                    .map(|i| ((i * 7919) % 255) as f32 / 255.0)
+                    .collect();
                 let mut outputs = vec![0.0; batch * model.n_outputs()];
                 group.bench_with_input(BenchmarkId::new(dtype.name(), nnz), &nnz, |b, _| {
-                    b.iter(|| session.predict_batch(&model, &inputs, batch, &mut outputs).unwrap())
+                    b.iter(|| {
+                        session
+                            .predict_batch(&model, &inputs, batch, &mut outputs)
+                            .unwrap()
+                    })
                 });
             }
         }
@@ -40,7 +45,10 @@ fn csr_product(c: &mut Criterion) {
                 let (rows, cols) = kernel_shape(nnz);
                 // A model holding only B = the matrix, to reuse the format's encoding of dtype.
                 let mut file = ModelFile::new(Metadata::new(rows as u32, cols as u32, 1));
-                file.b = Some(StoredMatrix::new(random_csr(rows, cols, nnz, None, 7), dtype));
+                file.b = Some(StoredMatrix::new(
+                    random_csr(rows, cols, nnz, None, 7),
+                    dtype,
+                ));
                 let bytes = file.to_bytes().unwrap();
                 let view = ModelView::parse(&bytes).unwrap();
                 let m = MatRef::try_from(view.matrix(Role::B).unwrap()).unwrap();

@@ -10,11 +10,14 @@
 use std::time::Duration;
 
 use wolfpack_benches::{
-    copy_bandwidth, cpu_name, kernel_shape, peak_flops, random_csr, random_model, time_per_call, SIZES,
+    copy_bandwidth, cpu_name, kernel_shape, peak_flops, random_csr, random_model, time_per_call,
+    Clock, SIZES,
 };
-use wolfpack_runtime::format::{Metadata, ModelFile, ModelView, Role, StoredMatrix, ValueType};
+use wolfpack_runtime::format::{
+    Matrix, Metadata, ModelFile, ModelView, Role, StoredMatrix, ValueType,
+};
 use wolfpack_runtime::kernels::{Kernels, MatRef};
-use wolfpack_runtime::{Model, Session};
+use wolfpack_runtime::{Method, Model, Session, SolveOptions};
 
 fn main() {
     let round = Duration::from_millis(40);
@@ -29,12 +32,40 @@ fn main() {
         k.isa()
     );
     println!(
+        "Clock: {}; each figure is the median of 9 rounds.",
+        Clock::kind()
+    );
+    println!(
         "Measured in this run: copy bandwidth {:.1} GB/s (2 x 256 MiB arrays), {:.1} GB/s (2 x 1 MiB, L2-resident); peak {:.1} GFLOP/s (FMA loop).\n",
         dram_bw / 1e9,
         l2_bw / 1e9,
         peak / 1e9
     );
     let roof = |bytes: f64, flops: f64, bw: f64| (bytes / bw).max(flops / peak);
+
+    println!(
+        "### Loading (validation by the format crate, views in place, kernel structure checks)\n"
+    );
+    println!("| dtype | weights | file bytes | Model::from_bytes |");
+    println!("|---|---|---|---|");
+    for dtype in [ValueType::F32, ValueType::F16] {
+        for nnz in SIZES {
+            let bytes = random_model(nnz, dtype, 42);
+            let t = time_per_call(
+                || drop(Model::from_bytes(std::hint::black_box(&bytes)).unwrap()),
+                9,
+                round,
+            );
+            println!(
+                "| {} | {} | {} | {} |",
+                dtype.name(),
+                nnz,
+                bytes.len(),
+                fmt_time(t)
+            );
+        }
+    }
+    println!();
 
     println!("### CSR product y += M x (about 5% dense, u16 indices)\n");
     println!(
@@ -45,7 +76,10 @@ fn main() {
         for nnz in SIZES {
             let (rows, cols) = kernel_shape(nnz);
             let mut file = ModelFile::new(Metadata::new(rows as u32, cols as u32, 1));
-            file.b = Some(StoredMatrix::new(random_csr(rows, cols, nnz, None, 7), dtype));
+            file.b = Some(StoredMatrix::new(
+                random_csr(rows, cols, nnz, None, 7),
+                dtype,
+            ));
             let bytes = file.to_bytes().unwrap();
             let view = ModelView::parse(&bytes).unwrap();
             let m = MatRef::try_from(view.matrix(Role::B).unwrap()).unwrap();
@@ -53,7 +87,10 @@ fn main() {
                 let x = vec![0.5f32; cols * batch];
                 let mut y = vec![0.0f32; rows * batch];
                 let t = time_per_call(
-                    || m.gemm_add(k, std::hint::black_box(&x), batch, &mut y, &mut []).unwrap(),
+                    || {
+                        m.gemm_add(k, std::hint::black_box(&x), batch, &mut y, &mut [])
+                            .unwrap()
+                    },
                     9,
                     round,
                 );
@@ -85,23 +122,34 @@ fn main() {
             let bytes = random_model(nnz, dtype, 42);
             let model = Model::from_bytes(&bytes).unwrap();
             let (n, p, q) = (model.n_hidden(), model.n_inputs(), model.n_outputs());
-            let (a, b, c) =
-                (model.matrix(Role::A).unwrap(), model.matrix(Role::B).unwrap(), model.matrix(Role::C).unwrap());
+            let (a, b, c) = (
+                model.matrix(Role::A).unwrap(),
+                model.matrix(Role::B).unwrap(),
+                model.matrix(Role::C).unwrap(),
+            );
             for batch in [1usize, 64] {
                 let mut session = Session::with_batch(&model, batch);
-                let inputs: Vec<f32> = (0..batch * p).map(|i| ((i * 7919) % 255) as f32 / 255.0).collect();
+                let inputs: Vec<f32> = (0..batch * p)
+                    .map(|i| ((i * 7919) % 255) as f32 / 255.0)
+                    .collect();
                 let mut out = vec![0.0; batch * q];
-                let stats = session.predict_batch(&model, &inputs, batch, &mut out).unwrap();
+                let stats = session
+                    .predict_batch(&model, &inputs, batch, &mut out)
+                    .unwrap();
                 let t = time_per_call(
                     || {
-                        session.predict_batch(&model, std::hint::black_box(&inputs), batch, &mut out).unwrap();
+                        session
+                            .predict_batch(&model, std::hint::black_box(&inputs), batch, &mut out)
+                            .unwrap();
                     },
                     9,
                     round,
                 );
                 let it = stats.iterations as f64;
                 let wbytes = (b.bytes() + c.bytes()) as f64 + it * a.bytes() as f64;
-                let flops = 2.0 * batch as f64 * ((b.stored() + c.stored()) as f64 + it * a.stored() as f64);
+                let flops = 2.0
+                    * batch as f64
+                    * ((b.stored() + c.stored()) as f64 + it * a.stored() as f64);
                 let (rd, rl) = (roof(wbytes, flops, dram_bw), roof(wbytes, flops, l2_bw));
                 println!(
                     "| {} | {} | {}, {}, {} | {} | {} | {} | {} | {} | {:.2} | {} | {:.2} |",
@@ -119,6 +167,75 @@ fn main() {
                     fmt_time(rl),
                     t / rl
                 );
+            }
+        }
+    }
+
+    println!("\n### Solvers on slow contractions (n = 256, p = 64, A: 10% dense, nonnegative, row sums kappa, every unit active; tolerance 1e-4)\n");
+    println!("| kappa | method | iterations | time per prediction |");
+    println!("|---|---|---|---|");
+    for kappa in [0.9f32, 0.99] {
+        let (n, p) = (256usize, 64usize);
+        let mut meta = Metadata::new(n as u32, p as u32, 10);
+        meta.solver.tolerance = 1e-4;
+        meta.solver.max_iterations = 100_000;
+        let mut file = ModelFile::new(meta);
+        let mut a = random_csr(n, n, n * n / 10, None, 5);
+        if let Matrix::Csr {
+            values, row_ptr, ..
+        } = &mut a
+        {
+            for r in 0..n {
+                let row = &mut values[row_ptr[r] as usize..row_ptr[r + 1] as usize];
+                let s: f32 = row.iter().map(|v| v.abs()).sum();
+                row.iter_mut()
+                    .for_each(|v| *v = v.abs() * kappa * 0.999 / s);
+            }
+        }
+        file.a = Some(StoredMatrix::new(a, ValueType::F32));
+        file.b = Some(StoredMatrix::new(
+            random_csr(n, p, n * p / 4, None, 6),
+            ValueType::F32,
+        ));
+        file.c = Some(StoredMatrix::new(
+            random_csr(10, n, 10 * n / 4, None, 7),
+            ValueType::F32,
+        ));
+        file.bias_x = vec![1.0; n];
+        let bytes = file.to_bytes().unwrap();
+        let model = Model::from_bytes(&bytes).unwrap();
+        let u: Vec<f32> = (0..p)
+            .map(|i| ((i * 37) % 11) as f32 / 11.0 - 0.5)
+            .collect();
+        let mut out = vec![0.0; 10];
+        for (name, method) in [
+            ("Picard", Method::Picard),
+            ("Gauss-Seidel", Method::GaussSeidel),
+            ("Anderson (depth 5)", Method::Anderson { depth: 5 }),
+        ] {
+            let mut session = Session::new(&model);
+            let options = SolveOptions {
+                method,
+                ..SolveOptions::default()
+            };
+            match session.predict_with(&model, &u, &mut out, &options) {
+                Ok(stats) => {
+                    let t = time_per_call(
+                        || {
+                            session
+                                .predict_with(&model, &u, &mut out, &options)
+                                .unwrap();
+                        },
+                        5,
+                        round,
+                    );
+                    println!(
+                        "| {kappa} | {name} | {} | {} |",
+                        stats.iterations,
+                        fmt_time(t)
+                    );
+                }
+                Err(e) => println!("| {kappa} | {name} | failed: {e} | |"),
             }
         }
     }

@@ -1,9 +1,11 @@
 //! Benchmark helpers: the random sparse models and matrices the runtime is measured on, and the machine's
 //! roofline (a STREAM-like copy for memory bandwidth, an FMA loop for peak arithmetic), measured in the same run.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use wolfpack_runtime::format::{AlignedBytes, Matrix, Metadata, ModelFile, StoredMatrix, ValueType};
+use wolfpack_runtime::format::{
+    AlignedBytes, Matrix, Metadata, ModelFile, StoredMatrix, ValueType,
+};
 
 /// Sizes of the benchmark models, in stored weights.
 pub const SIZES: [usize; 4] = [1_000, 10_000, 50_000, 200_000];
@@ -85,24 +87,52 @@ pub fn random_model(nnz: usize, dtype: ValueType, seed: u64) -> AlignedBytes {
     let (na, nc) = (nnz / 10, (nnz / 10).min(q * n / 2));
     let nb = nnz - na - nc;
     file.b = Some(StoredMatrix::new(random_csr(n, p, nb, None, seed), dtype));
-    file.a = Some(StoredMatrix::new(random_csr(n, n, na, Some(0.5), seed + 1), dtype));
-    file.c = Some(StoredMatrix::new(random_csr(q, n, nc, None, seed + 2), dtype));
+    file.a = Some(StoredMatrix::new(
+        random_csr(n, n, na, Some(0.5), seed + 1),
+        dtype,
+    ));
+    file.c = Some(StoredMatrix::new(
+        random_csr(q, n, nc, None, seed + 2),
+        dtype,
+    ));
     let mut rng = Rng::new(seed + 3);
     file.bias_x = (0..n).map(|_| 0.1 * rng.sym()).collect();
     file.bias_y = (0..q).map(|_| 0.1 * rng.sym()).collect();
     file.to_bytes().expect("benchmark model encodes")
 }
 
-/// Median seconds per call of `f`, over `rounds` rounds of at least `min_round` each.
+/// A clock of this thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`): unlike wall time, it does not count the time
+/// the thread waits for a core, which dominates on a shared two-core machine.
+pub struct Clock(cpu_time::ThreadTime);
+
+impl Clock {
+    /// Starts measuring.
+    pub fn start() -> Clock {
+        Clock(cpu_time::ThreadTime::now())
+    }
+
+    /// CPU seconds this thread has run since [`Clock::start`].
+    pub fn seconds(&self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+
+    /// Name of the clock, for reports.
+    pub fn kind() -> &'static str {
+        "thread CPU time (CLOCK_THREAD_CPUTIME_ID)"
+    }
+}
+
+/// Median seconds per call of `f` (thread CPU time where available, see [`Clock`]), over `rounds` rounds of at
+/// least `min_round` each.
 pub fn time_per_call(mut f: impl FnMut(), rounds: usize, min_round: Duration) -> f64 {
     // Calibrate the calls per round.
     let mut calls = 1usize;
     loop {
-        let t = Instant::now();
+        let t = Clock::start();
         for _ in 0..calls {
             f();
         }
-        if t.elapsed() >= min_round / 4 {
+        if t.seconds() >= min_round.as_secs_f64() / 4.0 {
             break;
         }
         calls *= 2;
@@ -110,11 +140,11 @@ pub fn time_per_call(mut f: impl FnMut(), rounds: usize, min_round: Duration) ->
     calls *= 4;
     let mut times: Vec<f64> = (0..rounds)
         .map(|_| {
-            let t = Instant::now();
+            let t = Clock::start();
             for _ in 0..calls {
                 f();
             }
-            t.elapsed().as_secs_f64() / calls as f64
+            t.seconds() / calls as f64
         })
         .collect();
     times.sort_by(f64::total_cmp);
@@ -129,10 +159,10 @@ pub fn copy_bandwidth(bytes: usize, reps: usize) -> f64 {
     let mut dst = vec![0.0f32; len];
     let mut best = f64::INFINITY;
     for _ in 0..reps {
-        let t = Instant::now();
+        let t = Clock::start();
         dst.copy_from_slice(std::hint::black_box(&src));
         std::hint::black_box(&mut dst);
-        best = best.min(t.elapsed().as_secs_f64());
+        best = best.min(t.seconds());
     }
     2.0 * (len * 4) as f64 / best
 }
@@ -147,14 +177,14 @@ pub fn peak_flops() -> f64 {
     }
     let iters = 20_000_000u64;
     let mut acc = [1.0f32; 16];
-    let t = Instant::now();
+    let t = Clock::start();
     for _ in 0..iters {
         for a in &mut acc {
             *a = a.mul_add(0.999_999, 1e-7);
         }
     }
     std::hint::black_box(acc);
-    2.0 * 16.0 * iters as f64 / t.elapsed().as_secs_f64()
+    2.0 * 16.0 * iters as f64 / t.seconds()
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -165,14 +195,14 @@ fn peak_flops_avx2() -> f64 {
     let iters = 20_000_000u64;
     let (m, c) = (_mm256_set1_ps(0.999_999), _mm256_set1_ps(1e-7));
     let mut acc = [_mm256_set1_ps(1.0); CHAINS];
-    let t = Instant::now();
+    let t = Clock::start();
     for _ in 0..iters {
         for a in &mut acc {
             *a = _mm256_fmadd_ps(*a, m, c);
         }
     }
     std::hint::black_box(&acc);
-    2.0 * 8.0 * CHAINS as f64 * iters as f64 / t.elapsed().as_secs_f64()
+    2.0 * 8.0 * CHAINS as f64 * iters as f64 / t.seconds()
 }
 
 /// The CPU model name (Linux), for the record.

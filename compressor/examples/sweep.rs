@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 use wolfpack::data;
-use wolfpack::train::{compress, CompressConfig, Distill, Method, Quant};
+use wolfpack::train::{compress, quant, CompressConfig, Distill, Method, Quant};
 
 fn main() {
     let mut cfg = CompressConfig::default();
@@ -45,6 +45,16 @@ fn main() {
             "fw_momentum" => cfg.fw_momentum = f(),
             "fw_width" => cfg.fw_width = f(),
             "fw_k_frac" => cfg.fw_k_frac = f(),
+            "fw_support" => cfg.fw_support = v == "true",
+            "swap_frac" => cfg.swap_frac = f(),
+            "shares" if v == "global" => cfg.shares = None,
+            "shares" => {
+                let v: Vec<f32> = v
+                    .split(',')
+                    .map(|x| x.parse().expect("shares=a,b,c,d"))
+                    .collect();
+                cfg.shares = Some([v[0], v[1], v[2], v[3]]);
+            }
             "select_from" => cfg.select_from = f(),
             "select_to" => cfg.select_to = f(),
             "distill" => {
@@ -100,4 +110,9 @@ fn main() {
         t0.elapsed().as_secs_f64(),
         std::env::args().skip(1).collect::<Vec<_>>()
     );
+    for q in [Quant::F32, Quant::F16, Quant::Bf16, Quant::I8] {
+        let stored = quant::quantise(&out.params_f32, q, out.kappa);
+        let (acc, _) = stored.accuracy(&splits.test, &out.config.eval_solve);
+        println!("QUANT {q:?} test_acc={acc:.4} nnz={}", stored.total_nnz());
+    }
 }

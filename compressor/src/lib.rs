@@ -12,5 +12,6 @@ pub mod model;
 pub mod npz;
 pub mod pack;
 pub mod plot;
+pub mod onnx;
 pub mod robust;
 pub mod train;

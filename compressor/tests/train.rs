@@ -80,10 +80,12 @@ fn same_seed_same_model_and_resume_is_exact() {
 fn frank_wolfe_throughout_and_other_quantisations_work() {
     let s = data();
     for (method, quant) in [(Method::FrankWolfe, Quant::I8), (Method::Adam, Quant::Bf16)] {
+        // Frank-Wolfe throughout leans on D early; global ranking lets it keep D (the default shares give D none).
         let cfg = CompressConfig {
             method,
             quant,
             epochs: 6,
+            shares: None,
             ..small(500)
         };
         let out = compress(&s.train, &s.test, &cfg, None, &mut |_, _| {}).unwrap();
@@ -118,6 +120,10 @@ fn bad_settings_and_checkpoints_are_typed_errors() {
             select_to: 0.2,
             ..small(10)
         },
+        CompressConfig {
+            shares: Some([0.0, -1.0, 1.0, 0.0]),
+            ..small(10)
+        },
     ] {
         let e = compress(&s.train, &s.test, &cfg, None, &mut |_, _| {})
             .unwrap_err()
@@ -136,4 +142,56 @@ fn bad_settings_and_checkpoints_are_typed_errors() {
     let e = Checkpoint::load(&path).unwrap_err().to_string();
     assert!(e.contains("not a wolfpack checkpoint"), "{e}");
     assert!(Checkpoint::load(&dir.path().join("none")).is_err());
+}
+
+#[test]
+fn frank_wolfe_support_bounds_the_later_support() {
+    let s = data();
+    let cfg = CompressConfig {
+        fw_support: true,
+        max_nnz: None,
+        epochs: 3,
+        ..small(1)
+    };
+    let mut after_fw = None;
+    let out = compress(&s.train, &s.test, &cfg, None, &mut |st, ck| {
+        if st.epoch == 1 {
+            after_fw = Some(ck.params.clone());
+        }
+    })
+    .unwrap();
+    let fw = after_fw.unwrap();
+    for w in Which::ALL {
+        let inside = fw
+            .mat(w)
+            .iter()
+            .zip(out.params_f32.mat(w))
+            .all(|(a, b)| *b == 0.0 || *a != 0.0);
+        assert!(inside, "{w:?} grew outside the Frank-Wolfe support");
+    }
+    // Adam moved the weights on that support (it is not frozen).
+    assert_ne!(fw.b, out.params_f32.b);
+    assert!(out.params_f32.total_nnz() > 100);
+}
+
+#[test]
+fn budget_shares_are_met_per_matrix() {
+    let s = data();
+    let cfg = CompressConfig {
+        shares: Some([0.1, 0.7, 0.2, 0.0]),
+        epochs: 4,
+        ..small(500)
+    };
+    let out = compress(&s.train, &s.test, &cfg, None, &mut |_, _| {}).unwrap();
+    let n = out.params_f32.total_nnz();
+    assert!(n <= 500);
+    // Each matrix holds at most its share (entries may end at exactly zero, never above it).
+    for (w, cap) in Which::ALL.into_iter().zip([50, 350, 100, 0]) {
+        assert!(
+            out.params_f32.nnz(w) <= cap,
+            "{w:?}: {} > {cap}",
+            out.params_f32.nnz(w)
+        );
+    }
+    assert!(n >= 480, "nnz {n}");
 }

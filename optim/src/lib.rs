@@ -16,6 +16,24 @@
 //! * [`problem`] and [`glm`]: the traits describing objectives, and ready-made GLM losses.
 //!
 //! Everything is generic over [`Float`] (`f32`, `f64`).
+//!
+//! ```
+//! use wolfpack_optim::fullbatch::{AwayPairwiseFw, FwVariant};
+//! use wolfpack_optim::glm::{Glm, Logistic};
+//! use wolfpack_optim::sets::L1Ball;
+//! use wolfpack_optim::Certificate;
+//!
+//! // Four samples, two features, labels in {-1, +1}.
+//! let a = [1.0, 0.5, -0.3, 1.0, 0.8, -1.0, -1.2, 0.1];
+//! let y = [1.0, -1.0, 1.0, -1.0];
+//! let f = Glm::new(&a, &y, 2, Logistic)?;
+//! let ball = L1Ball::new(1.0)?;
+//! let res = AwayPairwiseFw::new(FwVariant::Pairwise).minimize(&f, &ball, vec![0.0; 2])?;
+//! assert!(res.success);
+//! // The Frank-Wolfe gap bounds f(x) - min f.
+//! assert!(matches!(res.certificate, Certificate::FrankWolfeGap(g) if g <= 1e-6));
+//! # Ok::<(), wolfpack_optim::OptimError>(())
+//! ```
 
 #![warn(missing_docs)]
 // Index loops over several parallel slices read like the maths they implement.
@@ -39,4 +57,4 @@ pub use float::Float;
 pub use problem::{FiniteSumGlm, Objective, StochasticObjective};
 pub use result::{Certificate, Control, IterInfo, OptimizeResult};
 pub use sets::ConstraintSet;
-pub use vertex::Vertex;
+pub use vertex::{Vertex, VertexIter};

@@ -105,12 +105,12 @@ impl<T: Float> Vertex<T> {
         &mut self.dense
     }
 
-    /// Iterates over the stored entries `(index, value)`.
-    pub fn iter(&self) -> Box<dyn Iterator<Item = (usize, T)> + '_> {
+    /// Iterates over the stored entries `(index, value)` (allocation-free).
+    pub fn iter(&self) -> VertexIter<'_, T> {
         if self.sparse {
-            Box::new(self.idx.iter().copied().zip(self.val.iter().copied()))
+            VertexIter::Sparse(self.idx.iter().zip(self.val.iter()))
         } else {
-            Box::new(self.dense.iter().copied().enumerate())
+            VertexIter::Dense(self.dense.iter().enumerate())
         }
     }
 
@@ -215,6 +215,32 @@ impl<T: Float> Vertex<T> {
     }
 }
 
+/// Iterator over the stored `(index, value)` entries of a [`Vertex`].
+#[derive(Debug, Clone)]
+pub enum VertexIter<'a, T> {
+    /// Over index/value pairs.
+    Sparse(core::iter::Zip<core::slice::Iter<'a, usize>, core::slice::Iter<'a, T>>),
+    /// Over all entries of a dense vertex.
+    Dense(core::iter::Enumerate<core::slice::Iter<'a, T>>),
+}
+
+impl<T: Copy> Iterator for VertexIter<'_, T> {
+    type Item = (usize, T);
+    #[inline]
+    fn next(&mut self) -> Option<(usize, T)> {
+        match self {
+            VertexIter::Sparse(it) => it.next().map(|(&i, &v)| (i, v)),
+            VertexIter::Dense(it) => it.next().map(|(i, &v)| (i, v)),
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            VertexIter::Sparse(it) => it.size_hint(),
+            VertexIter::Dense(it) => it.size_hint(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +265,11 @@ mod tests {
         s.to_dense(&mut o);
         assert_eq!(o, [0.0, 2.0, 0.0, 0.0, -1.0]);
         assert_eq!(s.nnz(), 2);
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![(1, 2.0), (4, -1.0)]);
+        assert_eq!(
+            d.iter().filter(|e| e.1 != 0.0).collect::<Vec<_>>(),
+            vec![(1, 2.0), (4, -1.0)]
+        );
         assert_eq!(d.nnz(), 5);
     }
 }

@@ -79,6 +79,10 @@ pub(crate) fn check_len(what: &'static str, found: usize, expected: usize) -> Re
     if found == expected {
         Ok(())
     } else {
-        Err(Error::Shape { what, expected, found })
+        Err(Error::Shape {
+            what,
+            expected,
+            found,
+        })
     }
 }

@@ -55,7 +55,9 @@ thread_local! {
 fn registry() -> MutexGuard<'static, HashMap<usize, Arc<WolfpackModel>>> {
     static LIVE: OnceLock<Mutex<HashMap<usize, Arc<WolfpackModel>>>> = OnceLock::new();
     // A panic while the lock was held cannot leave the map half-updated (single inserts/removes): recover it.
-    LIVE.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner())
+    LIVE.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
 
 fn set_error(message: String) {
@@ -93,10 +95,10 @@ fn fail(e: Error) -> (i32, String) {
 }
 
 fn lookup(handle: *const WolfpackModel) -> Result<Arc<WolfpackModel>, (i32, String)> {
-    registry()
-        .get(&(handle as usize))
-        .cloned()
-        .ok_or((WOLFPACK_ERR_HANDLE, format!("invalid model handle {handle:p} (null, unknown or closed)")))
+    registry().get(&(handle as usize)).cloned().ok_or((
+        WOLFPACK_ERR_HANDLE,
+        format!("invalid model handle {handle:p} (null, unknown or closed)"),
+    ))
 }
 
 fn register(model: Model<'static>, out: *mut *mut WolfpackModel) -> Result<(), (i32, String)> {
@@ -118,13 +120,17 @@ fn register(model: Model<'static>, out: *mut *mut WolfpackModel) -> Result<(), (
 pub unsafe extern "C" fn wolfpack_open(path: *const c_char, out: *mut *mut WolfpackModel) -> i32 {
     guard(|| {
         if path.is_null() || out.is_null() {
-            return Err((WOLFPACK_ERR_ARGUMENT, "wolfpack_open: path and out must not be null".into()));
+            return Err((
+                WOLFPACK_ERR_ARGUMENT,
+                "wolfpack_open: path and out must not be null".into(),
+            ));
         }
         // SAFETY: non-null and NUL-terminated by the caller's contract.
         let path = unsafe { CStr::from_ptr(path) };
         #[cfg(unix)]
-        let path =
-            std::path::PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path.to_bytes()));
+        let path = std::path::PathBuf::from(
+            <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path.to_bytes()),
+        );
         #[cfg(not(unix))]
         let path: std::path::PathBuf = path.to_string_lossy().into_owned().into();
         register(Model::open(&path).map_err(fail)?, out)
@@ -137,10 +143,17 @@ pub unsafe extern "C" fn wolfpack_open(path: *const c_char, out: *mut *mut Wolfp
 /// # Safety
 /// `data` is null or points to `len` readable bytes; `out` is null or writable.
 #[no_mangle]
-pub unsafe extern "C" fn wolfpack_open_memory(data: *const u8, len: usize, out: *mut *mut WolfpackModel) -> i32 {
+pub unsafe extern "C" fn wolfpack_open_memory(
+    data: *const u8,
+    len: usize,
+    out: *mut *mut WolfpackModel,
+) -> i32 {
     guard(|| {
         if data.is_null() || out.is_null() {
-            return Err((WOLFPACK_ERR_ARGUMENT, "wolfpack_open_memory: data and out must not be null".into()));
+            return Err((
+                WOLFPACK_ERR_ARGUMENT,
+                "wolfpack_open_memory: data and out must not be null".into(),
+            ));
         }
         // SAFETY: non-null and `len` readable bytes by the caller's contract.
         let bytes = unsafe { std::slice::from_raw_parts(data, len) };
@@ -185,23 +198,45 @@ pub unsafe extern "C" fn wolfpack_predict_batch(
     guard(|| {
         let handle = lookup(model)?;
         if (inputs.is_null() && inputs_len > 0) || (outputs.is_null() && outputs_len > 0) {
-            return Err((WOLFPACK_ERR_ARGUMENT, "wolfpack_predict: null input or output array".into()));
+            return Err((
+                WOLFPACK_ERR_ARGUMENT,
+                "wolfpack_predict: null input or output array".into(),
+            ));
         }
         // SAFETY: non-null (or empty) with the stated lengths by the caller's contract; empty slices use a
         // dangling, aligned pointer as Rust requires.
         let (inputs, outputs) = unsafe {
             (
-                if inputs_len == 0 { &[][..] } else { std::slice::from_raw_parts(inputs, inputs_len) },
-                if outputs_len == 0 { &mut [][..] } else { std::slice::from_raw_parts_mut(outputs, outputs_len) },
+                if inputs_len == 0 {
+                    &[][..]
+                } else {
+                    std::slice::from_raw_parts(inputs, inputs_len)
+                },
+                if outputs_len == 0 {
+                    &mut [][..]
+                } else {
+                    std::slice::from_raw_parts_mut(outputs, outputs_len)
+                },
             )
         };
         let mut session = handle.session.lock().unwrap_or_else(|e| e.into_inner());
         let s = session
-            .predict_batch_with(&handle.model, inputs, batch, outputs, &SolveOptions::default())
+            .predict_batch_with(
+                &handle.model,
+                inputs,
+                batch,
+                outputs,
+                &SolveOptions::default(),
+            )
             .map_err(fail)?;
         if !stats.is_null() {
             // SAFETY: non-null and writable by the caller's contract.
-            unsafe { *stats = WolfpackStats { iterations: s.iterations, residual: s.residual } };
+            unsafe {
+                *stats = WolfpackStats {
+                    iterations: s.iterations,
+                    residual: s.residual,
+                }
+            };
         }
         Ok(())
     })

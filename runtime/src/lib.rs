@@ -26,6 +26,7 @@
 
 #![warn(missing_docs)]
 
+mod anderson;
 mod error;
 pub mod kernels;
 mod model;

@@ -48,7 +48,16 @@ impl<'a> Plan<'a> {
         let dims = view.meta.dims;
         let mat = |role: Role| view.matrix(role).map(MatRef::try_from).transpose();
         let (a, b, c, d) = (mat(Role::A)?, mat(Role::B)?, mat(Role::C)?, mat(Role::D)?);
-        Ok(Plan { n: dims.hidden as usize, p: dims.inputs as usize, q: dims.outputs as usize, a, b, c, d, view })
+        Ok(Plan {
+            n: dims.hidden as usize,
+            p: dims.inputs as usize,
+            q: dims.outputs as usize,
+            a,
+            b,
+            c,
+            d,
+            view,
+        })
     }
 
     /// Largest low-rank scratch any product needs for `batch` columns.
@@ -137,7 +146,11 @@ impl<'a> Model<'a> {
         // `model_outlives_its_loader` and `models_move_across_threads` (tests) exercise moves and drops.
         let bytes: &'a [u8] = unsafe { &*bytes };
         let plan = Plan::new(ModelView::parse(bytes)?)?;
-        Ok(Model { plan, kernels: Kernels::detect(), backing })
+        Ok(Model {
+            plan,
+            kernels: Kernels::detect(),
+            backing,
+        })
     }
 
     /// Uses the given kernel backend instead of the detected one (for tests and benchmarks).
@@ -202,11 +215,19 @@ impl<'a> Model<'a> {
 
     /// Bytes of weights, indices, row pointers and scales one prediction streams (biases excluded).
     pub fn weight_bytes(&self) -> usize {
-        Role::ALL.iter().filter_map(|&r| self.matrix(r)).map(|m| m.bytes()).sum()
+        Role::ALL
+            .iter()
+            .filter_map(|&r| self.matrix(r))
+            .map(|m| m.bytes())
+            .sum()
     }
 
     /// One prediction with a fresh [`Session`] (allocates; keep a session for repeated calls).
-    pub fn predict(&self, input: &[f32], options: &SolveOptions) -> Result<(Vec<f32>, SolveStats), Error> {
+    pub fn predict(
+        &self,
+        input: &[f32],
+        options: &SolveOptions,
+    ) -> Result<(Vec<f32>, SolveStats), Error> {
         let mut output = vec![0.0; self.n_outputs()];
         let stats = Session::new(self).predict_with(self, input, &mut output, options)?;
         Ok((output, stats))

@@ -2,7 +2,9 @@
 
 use crate::error::{check_len, Error};
 use crate::model::Model;
-use crate::solve::{add_product, all_finite, broadcast, solve_hidden, SolveOptions, SolveStats, Work};
+use crate::solve::{
+    add_product, all_finite, broadcast, solve_hidden, SolveOptions, SolveStats, Work,
+};
 
 /// Scratch buffers for predicting with a [`Model`]; one per thread.
 ///
@@ -20,6 +22,7 @@ pub struct Session {
     y: Vec<f32>,
     low_rank: Vec<f32>,
     samples: Vec<f32>,
+    extra: Vec<f32>,
     hidden_len: usize,
 }
 
@@ -56,7 +59,12 @@ impl Session {
     }
 
     /// Predicts `output` (length `q`) for one raw `input` (length `p`) with the model's solver defaults.
-    pub fn predict(&mut self, model: &Model, input: &[f32], output: &mut [f32]) -> Result<SolveStats, Error> {
+    pub fn predict(
+        &mut self,
+        model: &Model,
+        input: &[f32],
+        output: &mut [f32],
+    ) -> Result<SolveStats, Error> {
         self.predict_batch_with(model, input, 1, output, &SolveOptions::default())
     }
 
@@ -95,10 +103,22 @@ impl Session {
         let plan = model.plan();
         let (n, p, q) = (plan.n, plan.p, plan.q);
         let too_large = || Error::InvalidOption("batch size overflows");
-        check_len("inputs", inputs.len(), p.checked_mul(batch).ok_or_else(too_large)?)?;
-        check_len("outputs", outputs.len(), q.checked_mul(batch).ok_or_else(too_large)?)?;
+        check_len(
+            "inputs",
+            inputs.len(),
+            p.checked_mul(batch).ok_or_else(too_large)?,
+        )?;
+        check_len(
+            "outputs",
+            outputs.len(),
+            q.checked_mul(batch).ok_or_else(too_large)?,
+        )?;
         if batch == 0 {
-            return Ok(SolveStats { iterations: 0, residual: 0.0, solver: crate::Solver::Direct });
+            return Ok(SolveStats {
+                iterations: 0,
+                residual: 0.0,
+                solver: crate::Solver::Direct,
+            });
         }
         // Cheap length checks; `reserve` only allocates when a buffer is too short.
         self.reserve(model, batch);
@@ -120,13 +140,16 @@ impl Session {
             k.transpose(samples, batch, p, u)?;
         }
         if !all_finite(u) {
-            return Err(Error::NotFinite { what: "input (after preprocessing)" });
+            return Err(Error::NotFinite {
+                what: "input (after preprocessing)",
+            });
         }
         let work = Work {
             x: &mut self.x[..n * batch],
             z: &mut self.z[..n * batch],
             prev: &mut self.prev[..n.max(1) * batch],
             low_rank: &mut self.low_rank,
+            extra: &mut self.extra,
         };
         self.hidden_len = 0;
         let stats = solve_hidden(plan, k, options, u, batch, work)?;
@@ -134,7 +157,14 @@ impl Session {
         // y = c + C x + D u
         let y = &mut self.y[..q * batch];
         broadcast(plan.view.bias_y, batch, y);
-        add_product(plan.c, k, &self.x[..n * batch], batch, y, &mut self.low_rank)?;
+        add_product(
+            plan.c,
+            k,
+            &self.x[..n * batch],
+            batch,
+            y,
+            &mut self.low_rank,
+        )?;
         add_product(plan.d, k, u, batch, y, &mut self.low_rank)?;
         if !all_finite(y) {
             return Err(Error::NotFinite { what: "output" });

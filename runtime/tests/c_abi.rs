@@ -20,10 +20,23 @@ fn expected_prototypes() -> Vec<&'static str> {
     let _: unsafe extern "C" fn(*const u8, usize, *mut *mut M) -> i32 = wolfpack_open_memory;
     let _: extern "C" fn(*const M) -> usize = wolfpack_input_size;
     let _: extern "C" fn(*const M) -> usize = wolfpack_output_size;
-    let _: unsafe extern "C" fn(*mut M, *const f32, usize, *mut f32, usize, *mut WolfpackStats) -> i32 =
-        wolfpack_predict;
-    let _: unsafe extern "C" fn(*mut M, *const f32, usize, usize, *mut f32, usize, *mut WolfpackStats) -> i32 =
-        wolfpack_predict_batch;
+    let _: unsafe extern "C" fn(
+        *mut M,
+        *const f32,
+        usize,
+        *mut f32,
+        usize,
+        *mut WolfpackStats,
+    ) -> i32 = wolfpack_predict;
+    let _: unsafe extern "C" fn(
+        *mut M,
+        *const f32,
+        usize,
+        usize,
+        *mut f32,
+        usize,
+        *mut WolfpackStats,
+    ) -> i32 = wolfpack_predict_batch;
     let _: extern "C" fn() -> *const c_char = wolfpack_last_error;
     let _: extern "C" fn(*mut M) -> i32 = wolfpack_close;
     vec![
@@ -52,15 +65,22 @@ fn header_declares_exactly_the_rust_functions() {
     let found: Vec<String> = code
         .split(';')
         .map(|s| {
-            normalise(s.lines().filter(|l| !l.trim_start().starts_with('#')).collect::<Vec<_>>().join(" ").as_str())
+            normalise(
+                s.lines()
+                    .filter(|l| !l.trim_start().starts_with('#'))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .as_str(),
+            )
         })
         .filter(|s| s.contains("wolfpack_") && s.contains('(') && !s.starts_with("typedef"))
         .map(|s| format!("{s};"))
         .collect();
     let want: Vec<String> = expected_prototypes().into_iter().map(normalise).collect();
     assert_eq!(found, want);
-    assert!(normalise(&code)
-        .contains("typedef struct wolfpack_stats { uint32_t iterations; float residual; } wolfpack_stats;"));
+    assert!(normalise(&code).contains(
+        "typedef struct wolfpack_stats { uint32_t iterations; float residual; } wolfpack_stats;"
+    ));
     assert_eq!(std::mem::size_of::<WolfpackStats>(), 8);
 }
 
@@ -84,7 +104,13 @@ fn header_status_codes_match() {
             Some((format!("WOLFPACK_{}", it.next()?), it.next()?.parse().ok()?))
         })
         .collect();
-    assert_eq!(defines, codes.iter().map(|(n, c)| (n.to_string(), *c)).collect::<Vec<_>>());
+    assert_eq!(
+        defines,
+        codes
+            .iter()
+            .map(|(n, c)| (n.to_string(), *c))
+            .collect::<Vec<_>>()
+    );
 }
 
 fn last_error() -> String {
@@ -100,52 +126,112 @@ fn bad_handles_and_arguments_are_status_codes() {
     let mut m: *mut WolfpackModel = std::ptr::null_mut();
     // SAFETY (all calls below): pointers are null, valid, or deliberately stale handles, which the ABI checks.
     unsafe {
-        assert_eq!(wolfpack_open_memory(bytes.as_ptr(), bytes.len(), &mut m), WOLFPACK_OK);
+        assert_eq!(
+            wolfpack_open_memory(bytes.as_ptr(), bytes.len(), &mut m),
+            WOLFPACK_OK
+        );
         let (p, q) = (wolfpack_input_size(m), wolfpack_output_size(m));
         assert_eq!((p, q), (6, 3));
         let input = vec![0.5f32; p];
         let mut out = vec![0.0f32; q];
         let mut stats = WolfpackStats::default();
-        assert_eq!(wolfpack_predict(m, input.as_ptr(), p, out.as_mut_ptr(), q, &mut stats), WOLFPACK_OK);
+        assert_eq!(
+            wolfpack_predict(m, input.as_ptr(), p, out.as_mut_ptr(), q, &mut stats),
+            WOLFPACK_OK
+        );
         let model = Model::from_bytes(&bytes).unwrap();
-        assert_eq!(out, model.predict(&input, &SolveOptions::default()).unwrap().0);
+        assert_eq!(
+            out,
+            model.predict(&input, &SolveOptions::default()).unwrap().0
+        );
         assert!(stats.iterations >= 1);
         assert_eq!(
-            wolfpack_predict(m, input.as_ptr(), p - 1, out.as_mut_ptr(), q, std::ptr::null_mut()),
+            wolfpack_predict(
+                m,
+                input.as_ptr(),
+                p - 1,
+                out.as_mut_ptr(),
+                q,
+                std::ptr::null_mut()
+            ),
             WOLFPACK_ERR_ARGUMENT
         );
         assert!(last_error().contains("inputs"), "{}", last_error());
         assert_eq!(
-            wolfpack_predict(m, std::ptr::null(), p, out.as_mut_ptr(), q, std::ptr::null_mut()),
+            wolfpack_predict(
+                m,
+                std::ptr::null(),
+                p,
+                out.as_mut_ptr(),
+                q,
+                std::ptr::null_mut()
+            ),
             WOLFPACK_ERR_ARGUMENT
         );
         let nan = vec![f32::NAN; p];
         assert_eq!(
-            wolfpack_predict(m, nan.as_ptr(), p, out.as_mut_ptr(), q, std::ptr::null_mut()),
+            wolfpack_predict(
+                m,
+                nan.as_ptr(),
+                p,
+                out.as_mut_ptr(),
+                q,
+                std::ptr::null_mut()
+            ),
             WOLFPACK_ERR_NOT_FINITE
         );
         assert_eq!(
-            wolfpack_predict(std::ptr::null_mut(), input.as_ptr(), p, out.as_mut_ptr(), q, std::ptr::null_mut()),
+            wolfpack_predict(
+                std::ptr::null_mut(),
+                input.as_ptr(),
+                p,
+                out.as_mut_ptr(),
+                q,
+                std::ptr::null_mut()
+            ),
             WOLFPACK_ERR_HANDLE
         );
         let fake = 0x1234 as *mut WolfpackModel;
         assert_eq!(
-            wolfpack_predict(fake, input.as_ptr(), p, out.as_mut_ptr(), q, std::ptr::null_mut()),
+            wolfpack_predict(
+                fake,
+                input.as_ptr(),
+                p,
+                out.as_mut_ptr(),
+                q,
+                std::ptr::null_mut()
+            ),
             WOLFPACK_ERR_HANDLE
         );
         assert_eq!(wolfpack_input_size(fake), 0);
         assert_eq!(wolfpack_close(m), WOLFPACK_OK);
         assert_eq!(wolfpack_close(m), WOLFPACK_ERR_HANDLE);
         assert_eq!(
-            wolfpack_predict(m, input.as_ptr(), p, out.as_mut_ptr(), q, std::ptr::null_mut()),
+            wolfpack_predict(
+                m,
+                input.as_ptr(),
+                p,
+                out.as_mut_ptr(),
+                q,
+                std::ptr::null_mut()
+            ),
             WOLFPACK_ERR_HANDLE
         );
         assert_eq!(wolfpack_close(std::ptr::null_mut()), WOLFPACK_OK);
         let mut bad: *mut WolfpackModel = std::ptr::null_mut();
-        assert_eq!(wolfpack_open_memory(b"junk".as_ptr(), 4, &mut bad), WOLFPACK_ERR_FORMAT);
+        assert_eq!(
+            wolfpack_open_memory(b"junk".as_ptr(), 4, &mut bad),
+            WOLFPACK_ERR_FORMAT
+        );
         assert!(bad.is_null());
-        assert_eq!(wolfpack_open(std::ptr::null(), &mut bad), WOLFPACK_ERR_ARGUMENT);
-        assert_eq!(wolfpack_open(c"/nonexistent/x.wpk".as_ptr(), &mut bad), WOLFPACK_ERR_IO);
+        assert_eq!(
+            wolfpack_open(std::ptr::null(), &mut bad),
+            WOLFPACK_ERR_ARGUMENT
+        );
+        assert_eq!(
+            wolfpack_open(c"/nonexistent/x.wpk".as_ptr(), &mut bad),
+            WOLFPACK_ERR_IO
+        );
         assert!(last_error().contains("/nonexistent/x.wpk"));
     }
 }
@@ -153,18 +239,30 @@ fn bad_handles_and_arguments_are_status_codes() {
 /// The directory holding the library artifacts of this build (`target/<profile>`).
 fn artifact_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf()
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .to_path_buf()
 }
 
 #[test]
-#[cfg_attr(not(all(target_arch = "x86_64", target_os = "linux")), ignore = "compiles C with the host compiler")]
+#[cfg_attr(
+    not(all(target_arch = "x86_64", target_os = "linux")),
+    ignore = "compiles C with the host compiler"
+)]
 fn c_example_compiles_links_and_runs_on_the_sample_model() {
     let lib = artifact_dir().join("libwolfpack_runtime.a");
-    assert!(lib.exists(), "{} missing: build the package first", lib.display());
+    assert!(
+        lib.exists(),
+        "{} missing: build the package first",
+        lib.display()
+    );
     let dir = std::env::temp_dir().join(format!("wolfpack-c-example-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let model_path = dir.join("sample.wpk");
-    wolfpack_format::sample::sample_model().write(&model_path).unwrap();
+    wolfpack_format::sample::sample_model()
+        .write(&model_path)
+        .unwrap();
     let exe = dir.join("wolfpack-example");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
@@ -180,15 +278,31 @@ fn c_example_compiles_links_and_runs_on_the_sample_model() {
     assert!(status.success(), "C compilation failed");
     let out = Command::new(&exe).arg(&model_path).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "example failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "example failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.trim_end().ends_with("ok"), "{stdout}");
     // The C outputs equal the Rust API's on the same inputs.
     let model = Model::open(&model_path).unwrap();
     let p = model.n_inputs();
-    for (b, line) in stdout.lines().filter(|l| l.starts_with("output ")).enumerate() {
-        let input: Vec<f32> = (b * p..(b + 1) * p).map(|i| ((i % 7) as i32 - 3) as f32 * 0.25).collect();
+    for (b, line) in stdout
+        .lines()
+        .filter(|l| l.starts_with("output "))
+        .enumerate()
+    {
+        let input: Vec<f32> = (b * p..(b + 1) * p)
+            .map(|i| ((i % 7) as i32 - 3) as f32 * 0.25)
+            .collect();
         let want = model.predict(&input, &SolveOptions::default()).unwrap().0;
-        let got: Vec<f32> = line.split(':').nth(1).unwrap().split_whitespace().map(|v| v.parse().unwrap()).collect();
+        let got: Vec<f32> = line
+            .split(':')
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .map(|v| v.parse().unwrap())
+            .collect();
         assert_eq!(got, want, "sample {b}");
     }
     std::fs::remove_dir_all(&dir).unwrap();

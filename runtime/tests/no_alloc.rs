@@ -58,26 +58,62 @@ fn the_counter_sees_allocations() {
 
 #[test]
 fn steady_state_predictions_allocate_nothing() {
-    let kinds =
-        [AKind::Contraction(0.8), AKind::Triangular, AKind::LowRank(0.5), AKind::Zero, AKind::DenseContraction(0.5)];
+    let kinds = [
+        AKind::Contraction(0.8),
+        AKind::Triangular,
+        AKind::LowRank(0.5),
+        AKind::Zero,
+        AKind::DenseContraction(0.5),
+    ];
     for (seed, a) in kinds.into_iter().enumerate() {
-        let bytes = random_model(seed as u64, 24, 16, 4, a, ValueType::F16, true).to_bytes().unwrap();
+        let bytes = random_model(seed as u64, 24, 16, 4, a, ValueType::F16, true)
+            .to_bytes()
+            .unwrap();
         let model = Model::from_bytes(&bytes).unwrap();
         let (p, q) = (model.n_inputs(), model.n_outputs());
         let batch = 9usize;
         let inputs: Vec<f32> = (0..batch).flat_map(|b| random_input(p, b as u64)).collect();
         let (mut out, mut outs) = (vec![0.0; q], vec![0.0; q * batch]);
         let mut session = Session::new(&model);
-        // Warm-up: the first batch call grows the session once.
-        session.predict_batch(&model, &inputs, batch, &mut outs).unwrap();
+        // Warm-up: the first batch call grows the session once, the first Anderson solve its history.
+        session
+            .predict_batch(&model, &inputs, batch, &mut outs)
+            .unwrap();
+        let anderson = SolveOptions {
+            method: Method::Anderson { depth: 4 },
+            ..SolveOptions::default()
+        };
+        session
+            .predict_with(&model, &inputs[..p], &mut out, &anderson)
+            .unwrap();
         let n = allocations(|| {
             for method in [Method::Auto, Method::Picard, Method::GaussSeidel] {
-                let options = SolveOptions { method, ..SolveOptions::default() };
+                let options = SolveOptions {
+                    method,
+                    ..SolveOptions::default()
+                };
                 for _ in 0..10 {
-                    session.predict_with(&model, &inputs[..p], &mut out, &options).unwrap();
-                    session.predict_batch_with(&model, &inputs, batch, &mut outs, &options).unwrap();
-                    session.predict_batch_with(&model, &inputs[..3 * p], 3, &mut outs[..3 * q], &options).unwrap();
+                    session
+                        .predict_with(&model, &inputs[..p], &mut out, &options)
+                        .unwrap();
+                    session
+                        .predict_batch_with(&model, &inputs, batch, &mut outs, &options)
+                        .unwrap();
+                    session
+                        .predict_batch_with(
+                            &model,
+                            &inputs[..3 * p],
+                            3,
+                            &mut outs[..3 * q],
+                            &options,
+                        )
+                        .unwrap();
                 }
+            }
+            for _ in 0..10 {
+                session
+                    .predict_with(&model, &inputs[..p], &mut out, &anderson)
+                    .unwrap();
             }
         });
         assert_eq!(n, 0, "{a:?}: {n} allocations in steady state");

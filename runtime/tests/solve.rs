@@ -9,7 +9,12 @@ use wolfpack_format::ValueType;
 use wolfpack_runtime::kernels::Kernels;
 use wolfpack_runtime::{Error, Method, Model, Session, SolveOptions, Solver};
 
-const DTYPES: [ValueType; 4] = [ValueType::F32, ValueType::F16, ValueType::Bf16, ValueType::I8];
+const DTYPES: [ValueType; 4] = [
+    ValueType::F32,
+    ValueType::F16,
+    ValueType::Bf16,
+    ValueType::I8,
+];
 
 /// Predicts `batch` random inputs on every backend and method, one at a time and as one batch, and compares
 /// each output with the f64 reference. Returns the solvers used.
@@ -24,24 +29,46 @@ fn check_model(
 ) -> Result<Vec<Solver>, TestCaseError> {
     let file = random_model(seed, n, p, q, a, dtype, seed.is_multiple_of(2));
     let bytes = file.to_bytes().unwrap();
-    let inputs: Vec<f32> = (0..batch).flat_map(|b| random_input(p, seed.wrapping_add(b as u64))).collect();
-    let want: Vec<Vec<f64>> = inputs.chunks(p.max(1)).take(batch).map(|u| reference(&bytes, u).0).collect();
+    let inputs: Vec<f32> = (0..batch)
+        .flat_map(|b| random_input(p, seed.wrapping_add(b as u64)))
+        .collect();
+    let want: Vec<Vec<f64>> = inputs
+        .chunks(p.max(1))
+        .take(batch)
+        .map(|u| reference(&bytes, u).0)
+        .collect();
     let mut used = Vec::new();
     for k in Kernels::all_available() {
         let model = Model::from_bytes(&bytes).unwrap().with_kernels(k);
         let mut session = Session::new(&model);
         for method in [Method::Auto, Method::Picard, Method::GaussSeidel] {
-            let options = SolveOptions { method, ..SolveOptions::default() };
+            let options = SolveOptions {
+                method,
+                ..SolveOptions::default()
+            };
             let mut out = vec![0.0f32; q];
             for (b, w) in want.iter().enumerate() {
-                let stats = session.predict_with(&model, &inputs[b * p..(b + 1) * p], &mut out, &options).unwrap();
+                let stats = session
+                    .predict_with(&model, &inputs[b * p..(b + 1) * p], &mut out, &options)
+                    .unwrap();
                 prop_assert!(stats.residual <= 1e-6, "{stats:?}");
                 let err = max_rel_err(&out, w);
-                prop_assert!(err < 1e-4, "{:?} {:?} {:?} {:?} sample {}: error {}", k.isa(), method, a, dtype, b, err);
+                prop_assert!(
+                    err < 1e-4,
+                    "{:?} {:?} {:?} {:?} sample {}: error {}",
+                    k.isa(),
+                    method,
+                    a,
+                    dtype,
+                    b,
+                    err
+                );
                 used.push(stats.solver);
             }
             let mut outs = vec![0.0f32; q * batch];
-            let stats = session.predict_batch_with(&model, &inputs, batch, &mut outs, &options).unwrap();
+            let stats = session
+                .predict_batch_with(&model, &inputs, batch, &mut outs, &options)
+                .unwrap();
             for (b, w) in want.iter().enumerate() {
                 let err = max_rel_err(&outs[b * q..(b + 1) * q], w);
                 prop_assert!(
@@ -89,90 +116,243 @@ proptest! {
 
 #[test]
 fn triangular_sweep_is_exactly_one_iteration() {
-    let bytes = random_model(7, 30, 10, 3, AKind::Triangular, ValueType::F32, false).to_bytes().unwrap();
+    let bytes = random_model(7, 30, 10, 3, AKind::Triangular, ValueType::F32, false)
+        .to_bytes()
+        .unwrap();
     let model = Model::from_bytes(&bytes).unwrap();
     assert!(model.structure().triangular);
-    let (out, stats) = model.predict(&random_input(10, 1), &SolveOptions::default()).unwrap();
-    assert_eq!((stats.iterations, stats.solver), (1, Solver::TriangularSweep));
+    let (out, stats) = model
+        .predict(&random_input(10, 1), &SolveOptions::default())
+        .unwrap();
+    assert_eq!(
+        (stats.iterations, stats.solver),
+        (1, Solver::TriangularSweep)
+    );
     assert!(max_rel_err(&out, &reference(&bytes, &random_input(10, 1)).0) < 1e-5);
 }
 
 #[test]
 fn gauss_seidel_needs_fewer_iterations_than_picard() {
-    let bytes = random_model(3, 40, 12, 4, AKind::Contraction(0.9), ValueType::F32, false).to_bytes().unwrap();
+    let bytes = random_model(3, 40, 12, 4, AKind::Contraction(0.9), ValueType::F32, false)
+        .to_bytes()
+        .unwrap();
     let model = Model::from_bytes(&bytes).unwrap();
     let u = random_input(12, 2);
-    let run = |method| model.predict(&u, &SolveOptions { method, ..SolveOptions::default() }).unwrap().1.iterations;
+    let run = |method| {
+        model
+            .predict(
+                &u,
+                &SolveOptions {
+                    method,
+                    ..SolveOptions::default()
+                },
+            )
+            .unwrap()
+            .1
+            .iterations
+    };
     let (gs, picard) = (run(Method::GaussSeidel), run(Method::Picard));
     assert!(gs < picard, "Gauss-Seidel {gs} vs Picard {picard}");
 }
 
 #[test]
+fn anderson_cuts_iterations_on_slow_contractions_and_matches_the_reference() {
+    for (seed, kappa) in [(21u64, 0.95f32), (22, 0.99)] {
+        let mut file = random_model(
+            seed,
+            40,
+            12,
+            4,
+            AKind::Positive(kappa),
+            ValueType::F32,
+            false,
+        );
+        // Every unit active (A x, about 3 / (1 - kappa), outweighs B u), so the iteration is linear with rate kappa.
+        // States near 60 have an f32 spacing of 4e-6: ask for 1e-4, not less.
+        file.bias_x = vec![3.0; 40];
+        let bytes = file.to_bytes().unwrap();
+        let model = Model::from_bytes(&bytes).unwrap();
+        let u = random_input(12, seed);
+        let want = reference(&bytes, &u).0;
+        let run = |method| {
+            let options = SolveOptions {
+                method,
+                max_iterations: Some(100_000),
+                tolerance: Some(1e-4),
+            };
+            model.predict(&u, &options).unwrap()
+        };
+        let (picard, anderson) = (run(Method::Picard), run(Method::Anderson { depth: 5 }));
+        assert_eq!(anderson.1.solver, Solver::Anderson);
+        let auto = run(Method::Auto);
+        assert_eq!(
+            (auto.1.solver, auto.0.clone()),
+            (Solver::Anderson, run(Method::Anderson { depth: 5 }).0)
+        );
+        assert!(max_rel_err(&anderson.0, &want) < 1e-4, "kappa {kappa}");
+        assert!(
+            2 * anderson.1.iterations < picard.1.iterations,
+            "kappa {kappa}: Anderson {} vs Picard {} iterations",
+            anderson.1.iterations,
+            picard.1.iterations
+        );
+    }
+}
+
+#[test]
+fn anderson_refuses_batches_and_bad_depths() {
+    let bytes = random_model(1, 5, 4, 2, AKind::Contraction(0.5), ValueType::F32, false)
+        .to_bytes()
+        .unwrap();
+    let model = Model::from_bytes(&bytes).unwrap();
+    let mut s = Session::with_batch(&model, 2);
+    let options = SolveOptions {
+        method: Method::Anderson { depth: 3 },
+        ..SolveOptions::default()
+    };
+    let r = s.predict_batch_with(&model, &[1.0; 8], 2, &mut [0.0; 4], &options);
+    assert!(matches!(r, Err(Error::InvalidOption(_))), "{r:?}");
+    for depth in [0, 9] {
+        let options = SolveOptions {
+            method: Method::Anderson { depth },
+            ..SolveOptions::default()
+        };
+        assert!(matches!(
+            s.predict_with(&model, &[1.0; 4], &mut [0.0; 2], &options),
+            Err(Error::InvalidOption(_))
+        ));
+    }
+}
+
+#[test]
 fn non_convergence_is_an_error_with_the_numbers() {
-    // x = 0.999 x + z converges at rate 0.999: 3 iterations are far from enough.
-    let bytes = random_model(5, 6, 4, 2, AKind::Diagonal(0.999), ValueType::F32, false).to_bytes().unwrap();
+    // x = 0.999 x + z converges at rate 0.999: 2 iterations are far from enough.
+    let bytes = random_model(5, 6, 4, 2, AKind::Diagonal(0.999), ValueType::F32, false)
+        .to_bytes()
+        .unwrap();
     let model = Model::from_bytes(&bytes).unwrap();
     for method in [Method::Picard, Method::GaussSeidel] {
-        let options = SolveOptions { max_iterations: Some(3), tolerance: Some(1e-7), method };
+        let options = SolveOptions {
+            max_iterations: Some(3),
+            tolerance: Some(1e-7),
+            method,
+        };
         match model.predict(&random_input(4, 1), &options) {
-            Err(Error::NotConverged { iterations: 3, residual, tolerance }) => {
+            Err(Error::NotConverged {
+                iterations: 3,
+                residual,
+                tolerance,
+            }) => {
                 assert!(residual > tolerance && residual.is_finite());
             }
             other => panic!("{method:?}: expected NotConverged, got {other:?}"),
         }
     }
-    // With a generous cap it converges.
-    let (_, stats) = model
-        .predict(&random_input(4, 1), &SolveOptions { max_iterations: Some(100_000), ..SolveOptions::default() })
-        .unwrap();
-    assert!(stats.iterations > 1000);
+    // With a generous cap Picard converges, slowly; Auto (Anderson, since kappa >= 0.9) in a few steps.
+    let run = |method| {
+        let options = SolveOptions {
+            max_iterations: Some(100_000),
+            method,
+            ..SolveOptions::default()
+        };
+        model.predict(&random_input(4, 1), &options).unwrap().1
+    };
+    assert!(run(Method::Picard).iterations > 1000);
+    let auto = run(Method::Auto);
+    assert_eq!(auto.solver, Solver::Anderson);
+    assert!(auto.iterations < 20, "{auto:?}");
 }
 
 #[test]
 fn bad_inputs_and_options_are_typed_errors() {
-    let bytes = random_model(1, 5, 4, 2, AKind::Contraction(0.5), ValueType::F16, false).to_bytes().unwrap();
+    let bytes = random_model(1, 5, 4, 2, AKind::Contraction(0.5), ValueType::F16, false)
+        .to_bytes()
+        .unwrap();
     let model = Model::from_bytes(&bytes).unwrap();
     let mut s = Session::new(&model);
     let mut out = [0.0f32; 2];
-    assert_eq!(s.predict(&model, &[1.0; 3], &mut out), Err(Error::Shape { what: "inputs", expected: 4, found: 3 }));
+    assert_eq!(
+        s.predict(&model, &[1.0; 3], &mut out),
+        Err(Error::Shape {
+            what: "inputs",
+            expected: 4,
+            found: 3
+        })
+    );
     assert_eq!(
         s.predict(&model, &[1.0; 4], &mut [0.0; 3]),
-        Err(Error::Shape { what: "outputs", expected: 2, found: 3 })
+        Err(Error::Shape {
+            what: "outputs",
+            expected: 2,
+            found: 3
+        })
     );
     assert_eq!(
         s.predict(&model, &[1.0, f32::NAN, 0.0, 0.0], &mut out),
-        Err(Error::NotFinite { what: "input (after preprocessing)" })
+        Err(Error::NotFinite {
+            what: "input (after preprocessing)"
+        })
     );
-    assert!(matches!(s.predict_batch(&model, &[1.0; 8], 3, &mut [0.0; 6]), Err(Error::Shape { .. })));
-    let bad = SolveOptions { tolerance: Some(f32::NAN), ..SolveOptions::default() };
-    assert!(matches!(s.predict_with(&model, &[1.0; 4], &mut out, &bad), Err(Error::InvalidOption(_))));
-    let bad = SolveOptions { max_iterations: Some(0), ..SolveOptions::default() };
-    assert!(matches!(s.predict_with(&model, &[1.0; 4], &mut out, &bad), Err(Error::InvalidOption(_))));
+    assert!(matches!(
+        s.predict_batch(&model, &[1.0; 8], 3, &mut [0.0; 6]),
+        Err(Error::Shape { .. })
+    ));
+    let bad = SolveOptions {
+        tolerance: Some(f32::NAN),
+        ..SolveOptions::default()
+    };
+    assert!(matches!(
+        s.predict_with(&model, &[1.0; 4], &mut out, &bad),
+        Err(Error::InvalidOption(_))
+    ));
+    let bad = SolveOptions {
+        max_iterations: Some(0),
+        ..SolveOptions::default()
+    };
+    assert!(matches!(
+        s.predict_with(&model, &[1.0; 4], &mut out, &bad),
+        Err(Error::InvalidOption(_))
+    ));
     // Huge inputs overflow to infinity: reported, not returned.
     let r = s.predict(&model, &[3e38; 4], &mut out);
-    assert!(matches!(r, Err(Error::NotFinite { .. })) || out.iter().all(|v| v.is_finite()), "{r:?} {out:?}");
+    assert!(
+        matches!(r, Err(Error::NotFinite { .. })) || out.iter().all(|v| v.is_finite()),
+        "{r:?} {out:?}"
+    );
     // Empty batch: nothing to do.
     assert!(s.predict_batch(&model, &[], 0, &mut []).is_ok());
 }
 
 #[test]
 fn malformed_files_are_format_errors() {
-    assert!(matches!(Model::from_bytes(b"not a model"), Err(Error::Format(_))));
-    let mut bytes =
-        random_model(2, 5, 4, 2, AKind::Contraction(0.5), ValueType::F32, false).to_bytes().unwrap().to_vec();
+    assert!(matches!(
+        Model::from_bytes(b"not a model"),
+        Err(Error::Format(_))
+    ));
+    let mut bytes = random_model(2, 5, 4, 2, AKind::Contraction(0.5), ValueType::F32, false)
+        .to_bytes()
+        .unwrap()
+        .to_vec();
     let last = bytes.len() - 1;
     bytes[last] ^= 0xFF;
     let e = Model::from_bytes_copied(&bytes).unwrap_err();
     assert!(e.to_string().contains("checksum"), "{e}");
-    assert!(matches!(Model::open("/nonexistent/model.wpk"), Err(Error::Io(m)) if m.contains("/nonexistent/model.wpk")));
+    assert!(
+        matches!(Model::open("/nonexistent/model.wpk"), Err(Error::Io(m)) if m.contains("/nonexistent/model.wpk"))
+    );
 }
 
 #[test]
 fn misaligned_bytes_are_copied_once_and_predict_the_same() {
-    let bytes = random_model(9, 8, 6, 3, AKind::Contraction(0.5), ValueType::Bf16, true).to_bytes().unwrap();
+    let bytes = random_model(9, 8, 6, 3, AKind::Contraction(0.5), ValueType::Bf16, true)
+        .to_bytes()
+        .unwrap();
     let mut shifted = vec![0u8; bytes.len() + 1];
     shifted[1..].copy_from_slice(&bytes);
-    let (aligned, misaligned) = (Model::from_bytes(&bytes).unwrap(), Model::from_bytes(&shifted[1..]).unwrap());
+    let (aligned, misaligned) = (
+        Model::from_bytes(&bytes).unwrap(),
+        Model::from_bytes(&shifted[1..]).unwrap(),
+    );
     let u = random_input(6, 4);
     assert_eq!(
         aligned.predict(&u, &SolveOptions::default()).unwrap(),
@@ -182,8 +362,11 @@ fn misaligned_bytes_are_copied_once_and_predict_the_same() {
 
 #[test]
 fn model_outlives_its_loader_and_opens_from_a_path() {
-    let bytes = random_model(11, 8, 6, 3, AKind::Contraction(0.5), ValueType::I8, false).to_bytes().unwrap();
-    let path = std::env::temp_dir().join(format!("wolfpack-runtime-test-{}.wpk", std::process::id()));
+    let bytes = random_model(11, 8, 6, 3, AKind::Contraction(0.5), ValueType::I8, false)
+        .to_bytes()
+        .unwrap();
+    let path =
+        std::env::temp_dir().join(format!("wolfpack-runtime-test-{}.wpk", std::process::id()));
     std::fs::write(&path, &*bytes).unwrap();
     let mapped = Model::open(&path).unwrap();
     let copied = Model::from_bytes_copied(&bytes).unwrap();
@@ -201,18 +384,23 @@ fn model_outlives_its_loader_and_opens_from_a_path() {
 fn models_move_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Model<'static>>();
-    let bytes = random_model(13, 10, 5, 2, AKind::Contraction(0.8), ValueType::F16, false).to_bytes().unwrap();
+    let bytes = random_model(13, 10, 5, 2, AKind::Contraction(0.8), ValueType::F16, false)
+        .to_bytes()
+        .unwrap();
     let model = Model::from_bytes_copied(&bytes).unwrap();
     let u = random_input(5, 3);
     let want = model.predict(&u, &SolveOptions::default()).unwrap();
     std::thread::scope(|s| {
-        let handles: Vec<_> =
-            (0..2).map(|_| s.spawn(|| model.predict(&u, &SolveOptions::default()).unwrap())).collect();
+        let handles: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| model.predict(&u, &SolveOptions::default()).unwrap()))
+            .collect();
         for h in handles {
             assert_eq!(h.join().unwrap(), want);
         }
     });
-    let moved = std::thread::spawn(move || model.predict(&u, &SolveOptions::default()).unwrap()).join().unwrap();
+    let moved = std::thread::spawn(move || model.predict(&u, &SolveOptions::default()).unwrap())
+        .join()
+        .unwrap();
     assert_eq!(moved, want);
 }
 

@@ -9,6 +9,9 @@ mod certify;
 mod compress;
 mod eval;
 mod export_npz;
+mod bench;
+mod export_onnx;
+mod import_onnx;
 mod inspect;
 pub mod predict;
 
@@ -62,6 +65,15 @@ pub enum Command {
     Predict(predict::Args),
     /// Write a model's weights as dense float32 arrays into a NumPy .npz file.
     ExportNpz(export_npz::Args),
+    /// Convert an ONNX multilayer perceptron (torch.onnx.export, skl2onnx) into a `.wpk` implicit model.
+    ///
+    /// The layers become blocks of the hidden state with a strictly block-triangular A, evaluated exactly in one
+    /// sweep. An unsupported node is reported in one line naming its op type and name.
+    ImportOnnx(import_onnx::Args),
+    /// Write a `.wpk` model as a standard ONNX graph computing the same output.
+    ExportOnnx(export_onnx::Args),
+    /// Time the runtime on a `.wpk` model against ONNX Runtime on ONNX models, side by side.
+    Bench(bench::Args),
     /// White-box adversarial attacks (PGD, Frank-Wolfe, FGSM) through the fixed point; robust accuracy per radius,
     /// every counted adversarial example confirmed by the runtime.
     Attack(attack::Args),
@@ -80,6 +92,9 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Certify(args) => certify::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::ExportNpz(args) => export_npz::run(&args),
+        Command::ImportOnnx(args) => import_onnx::run(&args),
+        Command::ExportOnnx(args) => export_onnx::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 

@@ -81,6 +81,17 @@ pub struct CompressConfig {
     pub fw_width: f32,
     /// `K` of the K-sparse polytopes as a fraction of each matrix's entries.
     pub fw_k_frac: f32,
+    /// After the Frank-Wolfe start, shrink every matrix's support to the entries its vertices touched: Frank-Wolfe
+    /// proposes the candidate connections, and the later (denser) update rule trains only those.
+    pub fw_support: bool,
+    /// Share of each matrix's support exchanged by a drop/add step ([`Support::swap`]) every quarter epoch of
+    /// fine-tuning, decaying to zero (cosine) at 90% of training; 0 turns it off.
+    pub swap_frac: f32,
+    /// Shares of the budget for `A`, `B`, `C`, `D` (selection within each matrix); `None` ranks all entries together
+    /// by magnitude. Default `[0.02, 0.83, 0.15, 0]`: the first/second-layer split of the pruning anchor (85/15)
+    /// with 2% of the budget for `A`. Measured at 10,000 weights on Fashion-MNIST: 89.0% against 88.6% with global
+    /// ranking, which left `C` about 420 weights and so cut many hidden units off from the output.
+    pub shares: Option<[f32; 4]>,
     /// Support selection runs from this fraction of training...
     pub select_from: f32,
     /// ...to this one; afterwards the support is fixed.
@@ -115,6 +126,9 @@ impl Default for CompressConfig {
             fw_momentum: 0.9,
             fw_width: 10.0,
             fw_k_frac: 0.05,
+            fw_support: false,
+            swap_frac: 0.0,
+            shares: Some([0.02, 0.83, 0.15, 0.0]),
             select_from: 0.1,
             select_to: 0.6,
             distill: None,
@@ -187,6 +201,8 @@ pub struct Checkpoint {
     pub history: Vec<EpochStats>,
     /// Training seconds so far.
     pub seconds: f64,
+    /// Support sizes of `A`..`D` when selection started (the cubic schedule's starting point).
+    pub selection_start: Option<[usize; 4]>,
 }
 
 /// The trained, quantised model and its measurements.
@@ -225,6 +241,13 @@ impl CompressConfig {
         let bad = |m: String| Err(TrainError::Config(m));
         if let Some(r) = &self.robust {
             r.check().map_err(|e| TrainError::Config(e.to_string()))?;
+        }
+        if let Some(sh) = self.shares {
+            if sh.iter().any(|v| !v.is_finite() || *v < 0.0) || sh.iter().sum::<f32>() <= 0.0 {
+                return bad(format!(
+                    "budget shares {sh:?} must be non-negative with a positive sum"
+                ));
+            }
         }
         if self.hidden == 0 || self.batch == 0 || self.epochs == 0 {
             return bad(format!(
@@ -320,13 +343,34 @@ pub fn compress(
                 teacher: None,
                 history: Vec::new(),
                 seconds: 0.0,
+                selection_start: None,
             }
         }
     };
-    // The schedule starts from the full support, also when resuming with a shrunk one.
-    let full_size = Support::full(&ck.params, cfg.use_a).size().max(1);
+
     let sets = FwSets::from_init(&ck.params, cfg.kappa, cfg.fw_width, cfg.fw_k_frac);
     let steps_per_epoch = train.n.div_ceil(cfg.batch);
+    // Final per-matrix budgets when shares are set: rounded shares, capped by each matrix's size, with the rounding
+    // left-over given to the largest share.
+    let share_budget: [usize; 4] = match (cfg.shares, cfg.max_nnz) {
+        (Some(sh), Some(budget)) => {
+            let outer = Support::full(&ck.params, cfg.use_a).sizes();
+            let total: f32 = sh.iter().sum();
+            let mut k = [0usize; 4];
+            for i in 0..4 {
+                k[i] = ((sh[i] / total * budget as f32).round() as usize).min(outer[i]);
+            }
+            let big = (0..4).max_by(|&a, &b| sh[a].total_cmp(&sh[b])).unwrap_or(1);
+            let sum: usize = k.iter().sum();
+            if sum > budget {
+                k[big] -= (sum - budget).min(k[big]);
+            } else {
+                k[big] = (k[big] + budget - sum).min(outer[big]);
+            }
+            k
+        }
+        _ => [0; 4],
+    };
     let total_steps = (cfg.epochs * steps_per_epoch) as f64;
     let fw_steps = (f64::from(cfg.fw_epochs) * steps_per_epoch as f64).round() as usize;
     let sel_from = (f64::from(cfg.select_from) * total_steps).round() as usize;
@@ -392,17 +436,18 @@ pub fn compress(
                 g,
             );
             loss_sum += f64::from(l);
-            let bw = ck.params.backward_on(
-                &fwd,
-                u,
-                g,
-                &cfg.train_solve,
-                InputGrad::No,
-                Some(&ck.support.masks),
-            );
-            let mut bw = bw;
+            let swap_end = (0.9 * total_steps) as usize;
+            let swap = cfg.swap_frac > 0.0
+                && cfg.max_nnz.is_some()
+                && step >= sel_to
+                && step < swap_end
+                && (step - sel_to).is_multiple_of((steps_per_epoch / 4).max(1));
+            // A drop/add step needs the gradient outside the support too: one dense backward.
+            let masks = (!swap).then_some(&ck.support.masks);
+            let mut bw = ck
+                .params
+                .backward_on(&fwd, u, g, &cfg.train_solve, InputGrad::No, masks);
             if let Some(r) = &cfg.robust {
-                let masks = Some(&ck.support.masks);
                 r.certified_grad(
                     &ck.params,
                     u,
@@ -413,9 +458,29 @@ pub fn compress(
                     &mut bw.grads,
                 );
             }
+            if swap {
+                let progress = (step - sel_to) as f64 / (swap_end - sel_to).max(1) as f64;
+                let frac =
+                    cfg.swap_frac * (0.5 * (1.0 + (std::f64::consts::PI * progress).cos())) as f32;
+                let bound = Support::full(&ck.params, cfg.use_a);
+                for (wi, i) in ck.support.swap(&mut ck.params, &bw.grads, frac, &bound) {
+                    let w = Which::ALL[wi];
+                    ck.opt.first.mat_mut(w)[i] = 0.0;
+                    ck.opt.second.mat_mut(w)[i] = 0.0;
+                }
+            }
             if step == fw_steps && cfg.method == Method::Adam {
                 // Frank-Wolfe's momentum is no Adam moment: start Adam's estimates afresh.
                 ck.opt = OptState::new(&ck.params);
+            }
+            if step == fw_steps && cfg.fw_support && fw_steps > 0 {
+                for w in Which::ALL {
+                    let vals = ck.params.mat(w).to_vec();
+                    ck.support.masks[w as usize]
+                        .iter_mut()
+                        .zip(vals)
+                        .for_each(|(m, v)| *m &= v != 0.0);
+                }
             }
             if step < fw_steps {
                 phase_counts[0] += 1;
@@ -473,13 +538,24 @@ pub fn compress(
                     if ck.teacher.is_none() && cfg.distill.is_some() {
                         ck.teacher = Some(ck.params.clone());
                     }
+                    let start = *ck.selection_start.get_or_insert(ck.support.sizes());
                     let frac = if sel_to > sel_from {
                         (step + 1 - sel_from) as f64 / (sel_to - sel_from) as f64
                     } else {
                         1.0
                     };
-                    ck.support
-                        .keep_top(&ck.params, support::cubic_keep(full_size, budget, frac));
+                    match cfg.shares {
+                        None => {
+                            let k = support::cubic_keep(start.iter().sum(), budget, frac);
+                            ck.support.keep_top(&ck.params, k);
+                        }
+                        Some(_) => {
+                            for (w, fin) in Which::ALL.into_iter().zip(share_budget) {
+                                let k = support::cubic_keep(start[w as usize], fin, frac);
+                                ck.support.keep_top_in(&ck.params, w, k);
+                            }
+                        }
+                    }
                     ck.support.apply(&mut ck.params);
                 }
             }

@@ -78,6 +78,83 @@ impl Support {
     }
 }
 
+impl Support {
+    /// Allowed entries per matrix.
+    pub fn sizes(&self) -> [usize; 4] {
+        Which::ALL.map(|w| self.mask(w).iter().filter(|b| **b).count())
+    }
+
+    /// Shrinks one matrix's support to exactly `min(k, size)` entries of largest `|value|` (ties by position).
+    pub fn keep_top_in(&mut self, p: &Params, w: Which, k: usize) {
+        let (vals, mask) = (p.mat(w), &mut self.masks[w as usize]);
+        let mut kept: Vec<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();
+        if k >= kept.len() {
+            return;
+        }
+        if k > 0 {
+            kept.select_nth_unstable_by(k - 1, |&a, &b| {
+                vals[b].abs().total_cmp(&vals[a].abs()).then(a.cmp(&b))
+            });
+        }
+        mask.iter_mut().for_each(|b| *b = false);
+        for &i in &kept[..k] {
+            mask[i] = true;
+        }
+    }
+
+    /// A pairwise exchange at a fixed budget (the drop/add step of Evci et al. 2020, "Rigging the lottery", read
+    /// as a Frank-Wolfe pair): in each matrix, the `frac` share of its kept entries with the smallest `|value|` leave
+    /// the support (the away atoms) and as many entries outside it, allowed by `bound`, with the largest `|gradient|`
+    /// enter at value zero (the Frank-Wolfe atoms of a K-sparse polytope over the complement). Entries enter only if
+    /// their gradient is nonzero, and exactly as many leave as enter. Returns the entries that entered, as
+    /// `(matrix index, position)`, so that optimiser state can be reset there.
+    pub fn swap(
+        &mut self,
+        p: &mut Params,
+        g: &Params,
+        frac: f32,
+        bound: &Support,
+    ) -> Vec<(usize, usize)> {
+        let mut entered = Vec::new();
+        for w in Which::ALL {
+            let wi = w as usize;
+            let mask = &self.masks[wi];
+            let kept: Vec<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();
+            let n = (frac * kept.len() as f32).round() as usize;
+            if n == 0 {
+                continue;
+            }
+            let (vals, grads, outer) = (p.mat(w), g.mat(w), bound.mask(w));
+            let mut grow: Vec<usize> = (0..mask.len())
+                .filter(|&i| !mask[i] && outer[i] && grads[i] != 0.0)
+                .collect();
+            let n = n.min(grow.len()).min(kept.len());
+            if n == 0 {
+                continue;
+            }
+            grow.select_nth_unstable_by(n - 1, |&a, &b| {
+                grads[b].abs().total_cmp(&grads[a].abs()).then(a.cmp(&b))
+            });
+            let mut drop = kept;
+            drop.select_nth_unstable_by(n - 1, |&a, &b| {
+                vals[a].abs().total_cmp(&vals[b].abs()).then(a.cmp(&b))
+            });
+            let m = &mut self.masks[wi];
+            let x = p.mat_mut(w);
+            for &i in &drop[..n] {
+                m[i] = false;
+                x[i] = 0.0;
+            }
+            for &i in &grow[..n] {
+                m[i] = true;
+                x[i] = 0.0;
+                entered.push((wi, i));
+            }
+        }
+        entered
+    }
+}
+
 /// The Zhu & Gupta (2017, "To prune, or not to prune") cubic schedule, in kept entries: from `start` entries to
 /// `end` as `frac` goes from 0 to 1, `k = end + (start - end) (1 - frac)^3`.
 pub fn cubic_keep(start: usize, end: usize, frac: f64) -> usize {
@@ -115,6 +192,41 @@ mod tests {
         assert_eq!(s.mask(Which::B), &[false, false, true, true]);
         s.keep_top(&p, 10);
         assert_eq!(s.size(), 2);
+    }
+
+    #[test]
+    fn swap_exchanges_small_weights_for_large_gradients() {
+        let mut p = Params::zeros(4, 2, 1);
+        p.b = vec![0.9, 0.1, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0];
+        let mut g = Params::zeros(4, 2, 1);
+        g.b = vec![0.0, 0.0, 0.3, -0.7, 0.0, 0.2, 0.0, 0.0];
+        let mut s = Support::full(&p, false);
+        s.masks[1] = p.b.iter().map(|v| *v != 0.0).collect();
+        s.masks[2] = vec![false; 2];
+        s.masks[3] = vec![false; 4];
+        let bound = Support::full(&p, false);
+        let entered = s.swap(&mut p, &g, 0.5, &bound);
+        // 3 kept, half rounds to 2: drop 0.1 and 0.5, add the -0.7 and 0.3 gradients.
+        assert_eq!(
+            s.mask(Which::B),
+            &[true, false, true, true, false, false, false, false]
+        );
+        assert_eq!(p.b, vec![0.9, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(entered.len(), 2);
+        assert_eq!(s.size(), 3);
+    }
+
+    #[test]
+    fn per_matrix_selection_is_exact() {
+        let mut p = Params::zeros(3, 2, 2);
+        p.b = vec![0.5; 6];
+        p.c = vec![9.0, 8.0, 7.0, 6.0];
+        let mut s = Support::full(&p, true);
+        s.keep_top_in(&p, Which::B, 4);
+        s.keep_top_in(&p, Which::C, 1);
+        assert_eq!(s.sizes(), [4, 4, 1, 6]);
+        assert_eq!(s.mask(Which::B), &[true, true, true, true, false, false]);
+        assert!(s.mask(Which::C)[0]);
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub(crate) unsafe fn gather_dot<W: Weight, I: Index>(w: &[W], idx: &[I], x: &[f3
     let mut sum = hsum(_mm256_add_ps(acc0, acc1));
     for j in k..n {
         // SAFETY: features checked by the caller.
-        sum += _mm256_cvtss_f32(unsafe { w[j].splat_avx() }) * x[idx[j].to_usize()];
+        sum += unsafe { w[j].to_f32_avx() } * x[idx[j].to_usize()];
     }
     sum
 }
@@ -70,7 +70,11 @@ pub(crate) unsafe fn dot<W: Weight>(w: &[W], x: &[f32]) -> f32 {
     unsafe {
         while k + 16 <= n {
             acc0 = _mm256_fmadd_ps(W::load8_avx(wp.add(k)), _mm256_loadu_ps(xp.add(k)), acc0);
-            acc1 = _mm256_fmadd_ps(W::load8_avx(wp.add(k + 8)), _mm256_loadu_ps(xp.add(k + 8)), acc1);
+            acc1 = _mm256_fmadd_ps(
+                W::load8_avx(wp.add(k + 8)),
+                _mm256_loadu_ps(xp.add(k + 8)),
+                acc1,
+            );
             k += 16;
         }
         if k + 8 <= n {
@@ -81,7 +85,7 @@ pub(crate) unsafe fn dot<W: Weight>(w: &[W], x: &[f32]) -> f32 {
     let mut sum = hsum(_mm256_add_ps(acc0, acc1));
     for j in k..n {
         // SAFETY: features checked by the caller.
-        sum += _mm256_cvtss_f32(unsafe { w[j].splat_avx() }) * x[j];
+        sum += unsafe { w[j].to_f32_avx() } * x[j];
     }
     sum
 }
@@ -119,7 +123,10 @@ unsafe fn batch_add_with<W: Weight>(
             }
             let o = op.add(b);
             for (r, acc) in a.iter().enumerate() {
-                _mm256_storeu_ps(o.add(8 * r), _mm256_fmadd_ps(vs, *acc, _mm256_loadu_ps(o.add(8 * r))));
+                _mm256_storeu_ps(
+                    o.add(8 * r),
+                    _mm256_fmadd_ps(vs, *acc, _mm256_loadu_ps(o.add(8 * r))),
+                );
             }
             b += 64;
         }
@@ -134,7 +141,10 @@ unsafe fn batch_add_with<W: Weight>(
             }
             let o = op.add(b);
             for (r, acc) in a.iter().enumerate() {
-                _mm256_storeu_ps(o.add(8 * r), _mm256_fmadd_ps(vs, *acc, _mm256_loadu_ps(o.add(8 * r))));
+                _mm256_storeu_ps(
+                    o.add(8 * r),
+                    _mm256_fmadd_ps(vs, *acc, _mm256_loadu_ps(o.add(8 * r))),
+                );
             }
             b += 32;
         }
@@ -154,7 +164,7 @@ unsafe fn batch_add_with<W: Weight>(
         let sum: f32 = w
             .iter()
             .enumerate()
-            .map(|(k, wk)| _mm256_cvtss_f32(unsafe { wk.splat_avx() }) * x[col(k) * batch + lane])
+            .map(|(k, wk)| unsafe { wk.to_f32_avx() } * x[col(k) * batch + lane])
             .sum();
         out[lane] += s * sum;
     }
@@ -186,7 +196,13 @@ pub(crate) unsafe fn gather_batch_add<W: Weight, I: Index>(
 /// AVX2/FMA/F16C available; `out.len() >= batch`; `w.len() * batch <= x.len()`.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) unsafe fn dense_batch_add<W: Weight>(w: &[W], s: f32, x: &[f32], batch: usize, out: &mut [f32]) {
+pub(crate) unsafe fn dense_batch_add<W: Weight>(
+    w: &[W],
+    s: f32,
+    x: &[f32],
+    batch: usize,
+    out: &mut [f32],
+) {
     // SAFETY: the caller's contract.
     unsafe { batch_add_with(w, |k| k, s, x, batch, out) }
 }

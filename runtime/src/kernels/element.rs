@@ -41,6 +41,18 @@ pub trait Weight: Copy + Send + Sync + 'static + sealed::Sealed {
     #[cfg(target_arch = "x86_64")]
     unsafe fn splat_avx(self) -> __m256;
 
+    /// The weight as `f32` through the AVX/F16C instructions (no runtime dispatch, unlike `half`'s conversion).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2, FMA and F16C.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn to_f32_avx(self) -> f32 {
+        // SAFETY: the caller guarantees the features.
+        _mm256_cvtss_f32(unsafe { self.splat_avx() })
+    }
+
     /// Loads 4 consecutive weights widened to `f32` lanes.
     ///
     /// # Safety
@@ -112,13 +124,28 @@ impl Weight for f16 {
         _mm256_cvtph_ps(_mm_set1_epi16(self.to_bits() as i16))
     }
 
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn to_f32_avx(self) -> f32 {
+        // One 128-bit conversion of the lowest lane: shorter than a broadcast on the tails' dependency chains.
+        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(self.to_bits()))))
+    }
+
     #[cfg(target_arch = "aarch64")]
     #[inline]
     unsafe fn load4_neon(p: *const Self) -> float32x4_t {
         // The f16 NEON conversion intrinsics are not stable Rust yet: widen through `half` (which uses the
         // hardware conversion when available) into a small array.
         // SAFETY: the caller guarantees 4 readable f16 at p.
-        let w = unsafe { [(*p).to_f32(), (*p.add(1)).to_f32(), (*p.add(2)).to_f32(), (*p.add(3)).to_f32()] };
+        let w = unsafe {
+            [
+                (*p).to_f32(),
+                (*p.add(1)).to_f32(),
+                (*p.add(2)).to_f32(),
+                (*p.add(3)).to_f32(),
+            ]
+        };
         // SAFETY: `w` holds 4 f32.
         unsafe { vld1q_f32(w.as_ptr()) }
     }
@@ -183,7 +210,14 @@ impl Weight for i8 {
     unsafe fn load4_neon(p: *const Self) -> float32x4_t {
         // A 4-byte NEON load of i8 would need an 8-byte read past the lanes: widen through an array.
         // SAFETY: the caller guarantees 4 readable i8 at p.
-        let w = unsafe { [f32::from(*p), f32::from(*p.add(1)), f32::from(*p.add(2)), f32::from(*p.add(3))] };
+        let w = unsafe {
+            [
+                f32::from(*p),
+                f32::from(*p.add(1)),
+                f32::from(*p.add(2)),
+                f32::from(*p.add(3)),
+            ]
+        };
         // SAFETY: `w` holds 4 f32.
         unsafe { vld1q_f32(w.as_ptr()) }
     }

@@ -2,7 +2,7 @@
 //! transposition), multiversioned: the same portable code compiled once for the baseline CPU and once with
 //! AVX2 enabled, plus an 8 x 8 AVX2 register transpose.
 
-use super::{Isa, Kernels};
+use super::Kernels;
 
 /// `a` if it is larger, else `b`: one `maxps` lane when vectorised, and an infinite `b` is never dropped.
 #[inline(always)]
@@ -73,7 +73,8 @@ unsafe fn transpose_avx2(src: &[f32], rows: usize, cols: usize, dst: &mut [f32])
             // every store writes dst[(c0 + i) * rows + r0..+8], inside both slices (length >= rows * cols).
             unsafe {
                 let l = |i: usize| _mm256_loadu_ps(sp.add((r0 + i) * cols + c0));
-                let (a0, a1, a2, a3, a4, a5, a6, a7) = (l(0), l(1), l(2), l(3), l(4), l(5), l(6), l(7));
+                let (a0, a1, a2, a3, a4, a5, a6, a7) =
+                    (l(0), l(1), l(2), l(3), l(4), l(5), l(6), l(7));
                 let (t0, t1) = (_mm256_unpacklo_ps(a0, a1), _mm256_unpackhi_ps(a0, a1));
                 let (t2, t3) = (_mm256_unpacklo_ps(a2, a3), _mm256_unpackhi_ps(a2, a3));
                 let (t4, t5) = (_mm256_unpacklo_ps(a4, a5), _mm256_unpackhi_ps(a4, a5));
@@ -124,24 +125,39 @@ impl Kernels {
         match self.isa() {
             // SAFETY: the token proves AVX2 and FMA.
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { relu_step_avx2(t, x) },
+            super::Isa::Avx2 => unsafe { relu_step_avx2(t, x) },
             _ => relu_step_portable(t, x),
         }
     }
 
     /// `dst = src^T`: `src` is row-major `rows x cols`, `dst` becomes row-major `cols x rows`. Used to turn
     /// sample-major batches into the kernels' columns x batch layout and back.
-    pub fn transpose(self, src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) -> Result<(), super::MatrixError> {
-        let len = rows.checked_mul(cols).ok_or(super::MatrixError::TooLarge { what: "rows x cols" })?;
-        for (what, found) in [("transpose source", src.len()), ("transpose destination", dst.len())] {
+    pub fn transpose(
+        self,
+        src: &[f32],
+        rows: usize,
+        cols: usize,
+        dst: &mut [f32],
+    ) -> Result<(), super::MatrixError> {
+        let len = rows.checked_mul(cols).ok_or(super::MatrixError::TooLarge {
+            what: "rows x cols",
+        })?;
+        for (what, found) in [
+            ("transpose source", src.len()),
+            ("transpose destination", dst.len()),
+        ] {
             if found != len {
-                return Err(super::MatrixError::Length { what, expected: len, found });
+                return Err(super::MatrixError::Length {
+                    what,
+                    expected: len,
+                    found,
+                });
             }
         }
         match self.isa() {
             // SAFETY: the token proves AVX2; both lengths were checked to be rows * cols.
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { transpose_avx2(src, rows, cols, dst) },
+            super::Isa::Avx2 => unsafe { transpose_avx2(src, rows, cols, dst) },
             _ => transpose_portable(src, rows, cols, dst),
         }
         Ok(())
@@ -185,13 +201,20 @@ mod tests {
     #[test]
     fn relu_step_reports_infinite_changes_and_zeroes_nan() {
         let mut x = [0.0f32, 1.0];
-        assert_eq!(Kernels::detect().relu_step(&[f32::INFINITY, f32::NAN], &mut x), f32::INFINITY);
+        assert_eq!(
+            Kernels::detect().relu_step(&[f32::INFINITY, f32::NAN], &mut x),
+            f32::INFINITY
+        );
         assert_eq!(x, [f32::INFINITY, 0.0]);
     }
 
     #[test]
     fn transpose_checks_lengths() {
-        assert!(Kernels::detect().transpose(&[1.0; 6], 2, 3, &mut [0.0; 5]).is_err());
-        assert!(Kernels::detect().transpose(&[1.0; 5], 2, 3, &mut [0.0; 6]).is_err());
+        assert!(Kernels::detect()
+            .transpose(&[1.0; 6], 2, 3, &mut [0.0; 5])
+            .is_err());
+        assert!(Kernels::detect()
+            .transpose(&[1.0; 5], 2, 3, &mut [0.0; 6])
+            .is_err());
     }
 }

@@ -22,9 +22,11 @@ fn value_bytes(v: &Values) -> usize {
 /// Checks that `i8` values carry one scale per row (`rows` scale groups).
 fn check_scales(v: &Values, what: &'static str, rows: usize) -> Result<(), MatrixError> {
     match v {
-        Values::I8 { scales, .. } if scales.len() != rows => {
-            Err(MatrixError::Length { what, expected: rows, found: scales.len() })
-        }
+        Values::I8 { scales, .. } if scales.len() != rows => Err(MatrixError::Length {
+            what,
+            expected: rows,
+            found: scales.len(),
+        }),
         _ => Ok(()),
     }
 }
@@ -102,12 +104,19 @@ pub enum MatrixError {
 impl fmt::Display for MatrixError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            MatrixError::Length { what, expected, found } => {
+            MatrixError::Length {
+                what,
+                expected,
+                found,
+            } => {
                 write!(f, "{what} has length {found}, expected {expected}")
             }
             MatrixError::TooLarge { what } => write!(f, "{what} is too large"),
             MatrixError::RowPointers { row } => {
-                write!(f, "CSR row pointers are not monotone from 0 to nnz (row {row})")
+                write!(
+                    f,
+                    "CSR row pointers are not monotone from 0 to nnz (row {row})"
+                )
             }
             MatrixError::ColumnOutOfRange { row, col, cols } => {
                 write!(f, "CSR column index {col} in row {row} is not below {cols}")
@@ -123,7 +132,11 @@ fn check_len(what: &'static str, found: usize, expected: usize) -> Result<(), Ma
     if found == expected {
         Ok(())
     } else {
-        Err(MatrixError::Length { what, expected, found })
+        Err(MatrixError::Length {
+            what,
+            expected,
+            found,
+        })
     }
 }
 
@@ -205,9 +218,17 @@ macro_rules! with_indices {
 impl<'a> MatRef<'a> {
     /// A dense row-major `rows x cols` matrix.
     pub fn dense(rows: usize, cols: usize, values: Values<'a>) -> Result<MatRef<'a>, MatrixError> {
-        check_len("dense values", values.len(), product("rows x cols", rows, cols)?)?;
+        check_len(
+            "dense values",
+            values.len(),
+            product("rows x cols", rows, cols)?,
+        )?;
         check_scales(&values, "dense i8 scales", rows)?;
-        Ok(MatRef { rows, cols, storage: Storage::Dense { values } })
+        Ok(MatRef {
+            rows,
+            cols,
+            storage: Storage::Dense { values },
+        })
     }
 
     /// A CSR matrix; checks the row pointers, every column index and the lengths (O(nnz)).
@@ -224,7 +245,8 @@ impl<'a> MatRef<'a> {
         check_len(
             "CSR row pointers",
             row_ptr.len(),
-            rows.checked_add(1).ok_or(MatrixError::TooLarge { what: "rows" })?,
+            rows.checked_add(1)
+                .ok_or(MatrixError::TooLarge { what: "rows" })?,
         )?;
         let nnz = values.len();
         check_len("CSR column indices", col_idx.len(), nnz)?;
@@ -247,9 +269,21 @@ impl<'a> MatRef<'a> {
         };
         if let Some(k) = bad {
             let row = row_ptr.partition_point(|&p| p as usize <= k) - 1;
-            return Err(MatrixError::ColumnOutOfRange { row, col: col_idx.get(k), cols });
+            return Err(MatrixError::ColumnOutOfRange {
+                row,
+                col: col_idx.get(k),
+                cols,
+            });
         }
-        Ok(MatRef { rows, cols, storage: Storage::Csr { row_ptr, col_idx, values } })
+        Ok(MatRef {
+            rows,
+            cols,
+            storage: Storage::Csr {
+                row_ptr,
+                col_idx,
+                values,
+            },
+        })
     }
 
     /// The low-rank product `U V`, `U`: `rows x rank`, `V`: `rank x cols`, both row-major.
@@ -264,7 +298,11 @@ impl<'a> MatRef<'a> {
         check_len("low-rank V", v.len(), product("rank x cols", rank, cols)?)?;
         check_scales(&u, "low-rank U i8 scales", rows)?;
         check_scales(&v, "low-rank V i8 scales", rank)?;
-        Ok(MatRef { rows, cols, storage: Storage::LowRank { rank, u, v } })
+        Ok(MatRef {
+            rows,
+            cols,
+            storage: Storage::LowRank { rank, u, v },
+        })
     }
 
     /// Number of rows.
@@ -294,9 +332,11 @@ impl<'a> MatRef<'a> {
     pub fn bytes(&self) -> usize {
         match &self.storage {
             Storage::Dense { values } => value_bytes(values),
-            Storage::Csr { row_ptr, col_idx, values } => {
-                value_bytes(values) + col_idx.len() * col_idx.width() as usize + 4 * row_ptr.len()
-            }
+            Storage::Csr {
+                row_ptr,
+                col_idx,
+                values,
+            } => value_bytes(values) + col_idx.len() * col_idx.width() as usize + 4 * row_ptr.len(),
             Storage::LowRank { u, v, .. } => value_bytes(u) + value_bytes(v),
         }
     }
@@ -317,7 +357,13 @@ impl<'a> MatRef<'a> {
     }
 
     /// `y += M x`.
-    pub fn gemv_add(&self, k: Kernels, x: &[f32], y: &mut [f32], scratch: &mut [f32]) -> Result<(), MatrixError> {
+    pub fn gemv_add(
+        &self,
+        k: Kernels,
+        x: &[f32],
+        y: &mut [f32],
+        scratch: &mut [f32],
+    ) -> Result<(), MatrixError> {
         self.gemm_add(k, x, 1, y, scratch)
     }
 
@@ -332,7 +378,11 @@ impl<'a> MatRef<'a> {
         scratch: &mut [f32],
     ) -> Result<(), MatrixError> {
         check_len("input", x.len(), product("cols x batch", self.cols, batch)?)?;
-        check_len("output", y.len(), product("rows x batch", self.rows, batch)?)?;
+        check_len(
+            "output",
+            y.len(),
+            product("rows x batch", self.rows, batch)?,
+        )?;
         if batch == 0 {
             return Ok(());
         }
@@ -343,7 +393,11 @@ impl<'a> MatRef<'a> {
             } else {
                 on_backend!(k, dense_matmat_add(self.cols, w, s, x, batch, y))
             }),
-            Storage::Csr { row_ptr, col_idx, values } => {
+            Storage::Csr {
+                row_ptr,
+                col_idx,
+                values,
+            } => {
                 with_values!(values, |w, s| with_indices!(col_idx, |idx| if vector {
                     on_backend!(k, csr_matvec_add(row_ptr, idx, w, s, x, y))
                 } else {
@@ -359,20 +413,18 @@ impl<'a> MatRef<'a> {
                     found,
                 })?;
                 t.fill(0.0);
-                MatRef { rows: rank, cols: self.cols, storage: Storage::Dense { values: v } }.gemm_add(
-                    k,
-                    x,
-                    batch,
-                    t,
-                    &mut [],
-                )?;
-                MatRef { rows: self.rows, cols: rank, storage: Storage::Dense { values: u } }.gemm_add(
-                    k,
-                    t,
-                    batch,
-                    y,
-                    &mut [],
-                )?;
+                MatRef {
+                    rows: rank,
+                    cols: self.cols,
+                    storage: Storage::Dense { values: v },
+                }
+                .gemm_add(k, x, batch, t, &mut [])?;
+                MatRef {
+                    rows: self.rows,
+                    cols: rank,
+                    storage: Storage::Dense { values: u },
+                }
+                .gemm_add(k, t, batch, y, &mut [])?;
             }
         }
         Ok(())
@@ -395,14 +447,22 @@ impl<'a> MatRef<'a> {
         if let Some(o) = order {
             check_len("order", o.len(), self.rows)?;
             if let Some(&bad) = o.iter().find(|&&u| u as usize >= self.rows) {
-                return Err(MatrixError::RowOutOfRange { row: bad as usize, rows: self.rows });
+                return Err(MatrixError::RowOutOfRange {
+                    row: bad as usize,
+                    rows: self.rows,
+                });
             }
         }
         Ok(match self.storage {
-            Storage::Dense { values } => {
-                Some(with_values!(values, |w, s| on_backend!(k, dense_gauss_seidel(w, s, z, x, order))))
-            }
-            Storage::Csr { row_ptr, col_idx, values } => Some(with_values!(values, |w, s| with_indices!(
+            Storage::Dense { values } => Some(with_values!(values, |w, s| on_backend!(
+                k,
+                dense_gauss_seidel(w, s, z, x, order)
+            ))),
+            Storage::Csr {
+                row_ptr,
+                col_idx,
+                values,
+            } => Some(with_values!(values, |w, s| with_indices!(
                 col_idx,
                 |idx| on_backend!(k, csr_gauss_seidel(row_ptr, idx, w, s, z, x, order))
             ))),
@@ -427,7 +487,10 @@ impl<'a> MatRef<'a> {
         out: &mut [f32],
     ) -> Result<(), MatrixError> {
         if i >= self.rows {
-            return Err(MatrixError::RowOutOfRange { row: i, rows: self.rows });
+            return Err(MatrixError::RowOutOfRange {
+                row: i,
+                rows: self.rows,
+            });
         }
         check_len("input", x.len(), product("cols x batch", self.cols, batch)?)?;
         check_len("output", out.len(), batch)?;
@@ -442,7 +505,11 @@ impl<'a> MatRef<'a> {
                     on_backend!(k, dense_batch_add(w, s, x, batch, out));
                 }
             }),
-            Storage::Csr { row_ptr, col_idx, values } => {
+            Storage::Csr {
+                row_ptr,
+                col_idx,
+                values,
+            } => {
                 let (a, b) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
                 with_values!(values, |w, s| with_indices!(col_idx, |idx| {
                     let (w, idx, s) = (&w[a..b], &idx[a..b], super::row_scale(s, i));

@@ -42,7 +42,9 @@ impl Isa {
             Isa::Scalar => true,
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => {
-                is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
+                is_x86_feature_detected!("avx2")
+                    && is_x86_feature_detected!("fma")
+                    && is_x86_feature_detected!("f16c")
             }
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
@@ -63,7 +65,10 @@ pub struct Kernels {
 impl Kernels {
     /// The fastest backend this CPU supports.
     pub fn detect() -> Kernels {
-        [Isa::Avx2, Isa::Neon].into_iter().find_map(Kernels::with_isa).unwrap_or(Kernels::scalar())
+        [Isa::Avx2, Isa::Neon]
+            .into_iter()
+            .find_map(Kernels::with_isa)
+            .unwrap_or(Kernels::scalar())
     }
 
     /// The portable scalar backend (always available).
@@ -78,7 +83,9 @@ impl Kernels {
 
     /// Every backend this CPU supports, scalar first (what the tests compare).
     pub fn all_available() -> impl Iterator<Item = Kernels> {
-        [Isa::Scalar, Isa::Avx2, Isa::Neon].into_iter().filter_map(Kernels::with_isa)
+        [Isa::Scalar, Isa::Avx2, Isa::Neon]
+            .into_iter()
+            .filter_map(Kernels::with_isa)
     }
 
     /// The backend.

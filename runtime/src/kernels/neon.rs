@@ -18,13 +18,30 @@ pub(crate) unsafe fn gather_dot<W: Weight, I: Index>(w: &[W], idx: &[I], x: &[f3
     let mut acc1 = vdupq_n_f32(0.0);
     let mut k = 0;
     while k + 8 <= n {
-        let g0 = [x[idx[k].to_usize()], x[idx[k + 1].to_usize()], x[idx[k + 2].to_usize()], x[idx[k + 3].to_usize()]];
-        let g1 =
-            [x[idx[k + 4].to_usize()], x[idx[k + 5].to_usize()], x[idx[k + 6].to_usize()], x[idx[k + 7].to_usize()]];
+        let g0 = [
+            x[idx[k].to_usize()],
+            x[idx[k + 1].to_usize()],
+            x[idx[k + 2].to_usize()],
+            x[idx[k + 3].to_usize()],
+        ];
+        let g1 = [
+            x[idx[k + 4].to_usize()],
+            x[idx[k + 5].to_usize()],
+            x[idx[k + 6].to_usize()],
+            x[idx[k + 7].to_usize()],
+        ];
         // SAFETY: k + 8 <= n keeps both 4-lane weight loads inside `w`; g0, g1 hold 4 f32 each.
         unsafe {
-            acc0 = vfmaq_f32(acc0, W::load4_neon(w.as_ptr().add(k)), vld1q_f32(g0.as_ptr()));
-            acc1 = vfmaq_f32(acc1, W::load4_neon(w.as_ptr().add(k + 4)), vld1q_f32(g1.as_ptr()));
+            acc0 = vfmaq_f32(
+                acc0,
+                W::load4_neon(w.as_ptr().add(k)),
+                vld1q_f32(g0.as_ptr()),
+            );
+            acc1 = vfmaq_f32(
+                acc1,
+                W::load4_neon(w.as_ptr().add(k + 4)),
+                vld1q_f32(g1.as_ptr()),
+            );
         }
         k += 8;
     }
@@ -84,8 +101,12 @@ unsafe fn batch_add_with<W: Weight>(
     // `x` by the caller's contract; every store writes out[b..b + lanes] with b + lanes <= batch <= out.len().
     unsafe {
         while b + 16 <= batch {
-            let (mut a0, mut a1, mut a2, mut a3) =
-                (vdupq_n_f32(0.0), vdupq_n_f32(0.0), vdupq_n_f32(0.0), vdupq_n_f32(0.0));
+            let (mut a0, mut a1, mut a2, mut a3) = (
+                vdupq_n_f32(0.0),
+                vdupq_n_f32(0.0),
+                vdupq_n_f32(0.0),
+                vdupq_n_f32(0.0),
+            );
             for (k, wk) in w.iter().enumerate() {
                 let wk = vdupq_n_f32(wk.to_f32());
                 let c = xp.add(col(k) * batch + b);
@@ -104,7 +125,11 @@ unsafe fn batch_add_with<W: Weight>(
         while b + 4 <= batch {
             let mut a0 = vdupq_n_f32(0.0);
             for (k, wk) in w.iter().enumerate() {
-                a0 = vfmaq_f32(a0, vdupq_n_f32(wk.to_f32()), vld1q_f32(xp.add(col(k) * batch + b)));
+                a0 = vfmaq_f32(
+                    a0,
+                    vdupq_n_f32(wk.to_f32()),
+                    vld1q_f32(xp.add(col(k) * batch + b)),
+                );
             }
             let o = op.add(b);
             vst1q_f32(o, vfmaq_n_f32(vld1q_f32(o), a0, s));
@@ -112,7 +137,11 @@ unsafe fn batch_add_with<W: Weight>(
         }
     }
     for lane in b..batch {
-        let sum: f32 = w.iter().enumerate().map(|(k, wk)| wk.to_f32() * x[col(k) * batch + lane]).sum();
+        let sum: f32 = w
+            .iter()
+            .enumerate()
+            .map(|(k, wk)| wk.to_f32() * x[col(k) * batch + lane])
+            .sum();
         out[lane] += s * sum;
     }
 }
@@ -140,7 +169,13 @@ pub(crate) unsafe fn gather_batch_add<W: Weight, I: Index>(
 /// # Safety
 /// `out.len() >= batch`; `w.len() * batch <= x.len()`.
 #[inline]
-pub(crate) unsafe fn dense_batch_add<W: Weight>(w: &[W], s: f32, x: &[f32], batch: usize, out: &mut [f32]) {
+pub(crate) unsafe fn dense_batch_add<W: Weight>(
+    w: &[W],
+    s: f32,
+    x: &[f32],
+    batch: usize,
+    out: &mut [f32],
+) {
     // SAFETY: the caller's contract.
     unsafe { batch_add_with(w, |k| k, s, x, batch, out) }
 }

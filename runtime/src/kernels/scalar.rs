@@ -9,7 +9,10 @@ use super::element::{Index, Weight};
 /// Always safe to call (indexing is checked); `unsafe` only to share the signature of the SIMD backends.
 #[inline]
 pub(crate) unsafe fn gather_dot<W: Weight, I: Index>(w: &[W], idx: &[I], x: &[f32]) -> f32 {
-    w.iter().zip(idx).map(|(w, j)| w.to_f32() * x[j.to_usize()]).sum()
+    w.iter()
+        .zip(idx)
+        .map(|(w, j)| w.to_f32() * x[j.to_usize()])
+        .sum()
 }
 
 /// `sum_k w[k] * x[k]`: one dense row times a vector.
@@ -68,7 +71,15 @@ pub(crate) unsafe fn gather_batch_add<W: Weight, I: Index>(
     batch: usize,
     out: &mut [f32],
 ) {
-    batch_add_with(w.len(), |k| w[k].to_f32(), |k| idx[k].to_usize(), s, x, batch, out);
+    batch_add_with(
+        w.len(),
+        |k| w[k].to_f32(),
+        |k| idx[k].to_usize(),
+        s,
+        x,
+        batch,
+        out,
+    );
 }
 
 /// `out[b] += s * sum_j w[j] * x[j * batch + b]`.
@@ -76,7 +87,13 @@ pub(crate) unsafe fn gather_batch_add<W: Weight, I: Index>(
 /// # Safety
 /// Always safe to call; see [`gather_dot`].
 #[inline]
-pub(crate) unsafe fn dense_batch_add<W: Weight>(w: &[W], s: f32, x: &[f32], batch: usize, out: &mut [f32]) {
+pub(crate) unsafe fn dense_batch_add<W: Weight>(
+    w: &[W],
+    s: f32,
+    x: &[f32],
+    batch: usize,
+    out: &mut [f32],
+) {
     batch_add_with(w.len(), |k| w[k].to_f32(), |k| k, s, x, batch, out);
 }
 

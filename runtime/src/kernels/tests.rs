@@ -40,7 +40,12 @@ pub(crate) enum OwnedValues {
 
 impl OwnedValues {
     /// Stores `w` (whose element `k` lies in row `row_of(k)` of `rows`) in storage kind `kind % 4`.
-    pub(crate) fn new(kind: u8, w: &[f32], rows: usize, row_of: impl Fn(usize) -> usize) -> OwnedValues {
+    pub(crate) fn new(
+        kind: u8,
+        w: &[f32],
+        rows: usize,
+        row_of: impl Fn(usize) -> usize,
+    ) -> OwnedValues {
         match kind % 4 {
             0 => OwnedValues::F32(w.to_vec()),
             1 => OwnedValues::F16(w.iter().map(|&v| f16::from_f32(v)).collect()),
@@ -53,7 +58,13 @@ impl OwnedValues {
                 let q = w
                     .iter()
                     .enumerate()
-                    .map(|(k, v)| if scales[row_of(k)] > 0.0 { (v / scales[row_of(k)]).round() as i8 } else { 0 })
+                    .map(|(k, v)| {
+                        if scales[row_of(k)] > 0.0 {
+                            (v / scales[row_of(k)]).round() as i8
+                        } else {
+                            0
+                        }
+                    })
                     .collect();
                 OwnedValues::I8(q, scales)
             }
@@ -151,16 +162,32 @@ impl Case {
                 let v = OwnedValues::new(vkind, &vw, rank, |k| k / cols.max(1));
                 for i in 0..rows {
                     for j in 0..cols {
-                        dense[i * cols + j] =
-                            (0..rank).map(|r| u.get64(i * rank + r, i) * v.get64(r * cols + j, r)).sum();
+                        dense[i * cols + j] = (0..rank)
+                            .map(|r| u.get64(i * rank + r, i) * v.get64(r * cols + j, r))
+                            .sum();
                     }
                 }
                 (u, Some((rank, v)))
             }
         };
         let wide_idx = wide_idx || cols > usize::from(u16::MAX) + 1;
-        let idx16 = if wide_idx { Vec::new() } else { idx32.iter().map(|&j| j as u16).collect() };
-        Case { rows, cols, row_ptr, idx16, idx32, wide_idx, values, v_values, kind: shape % 3, dense }
+        let idx16 = if wide_idx {
+            Vec::new()
+        } else {
+            idx32.iter().map(|&j| j as u16).collect()
+        };
+        Case {
+            rows,
+            cols,
+            row_ptr,
+            idx16,
+            idx32,
+            wide_idx,
+            values,
+            v_values,
+            kind: shape % 3,
+            dense,
+        }
     }
 
     pub(crate) fn mat(&self) -> MatRef<'_> {
@@ -170,7 +197,11 @@ impl Case {
                 MatRef::low_rank(self.rows, self.cols, *rank, self.values.view(), v.view()).unwrap()
             }
             _ => {
-                let idx = if self.wide_idx { Indices::U32(&self.idx32) } else { Indices::U16(&self.idx16) };
+                let idx = if self.wide_idx {
+                    Indices::U32(&self.idx32)
+                } else {
+                    Indices::U16(&self.idx16)
+                };
                 MatRef::csr(self.rows, self.cols, &self.row_ptr, idx, self.values.view()).unwrap()
             }
         }
@@ -219,7 +250,10 @@ fn random_vec(len: usize, seed: u64) -> Vec<f32> {
 fn config() -> ProptestConfig {
     // Small enough for qemu (the NEON run) and debug builds; raise PROPTEST_CASES locally for more.
     ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(96),
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(96),
         ..ProptestConfig::default()
     }
 }
@@ -317,15 +351,22 @@ proptest! {
 fn gauss_seidel_sweep_refuses_what_it_cannot_do() {
     let k = Kernels::detect();
     let lr = MatRef::low_rank(2, 2, 1, Values::F32(&[1.0; 2]), Values::F32(&[1.0; 2])).unwrap();
-    assert_eq!(lr.gauss_seidel_sweep(k, &[0.0; 2], &mut [0.0; 2], None), Ok(None));
+    assert_eq!(
+        lr.gauss_seidel_sweep(k, &[0.0; 2], &mut [0.0; 2], None),
+        Ok(None)
+    );
     let rect = MatRef::dense(2, 3, Values::F32(&[1.0; 6])).unwrap();
-    assert!(rect.gauss_seidel_sweep(k, &[0.0; 2], &mut [0.0; 2], None).is_err());
+    assert!(rect
+        .gauss_seidel_sweep(k, &[0.0; 2], &mut [0.0; 2], None)
+        .is_err());
     let sq = MatRef::dense(2, 2, Values::F32(&[1.0; 4])).unwrap();
     assert_eq!(
         sq.gauss_seidel_sweep(k, &[0.0; 2], &mut [0.0; 2], Some(&[0, 2])),
         Err(MatrixError::RowOutOfRange { row: 2, rows: 2 })
     );
-    assert!(sq.gauss_seidel_sweep(k, &[0.0; 2], &mut [0.0; 2], Some(&[0])).is_err());
+    assert!(sq
+        .gauss_seidel_sweep(k, &[0.0; 2], &mut [0.0; 2], Some(&[0]))
+        .is_err());
 }
 
 #[test]
@@ -341,7 +382,14 @@ fn detect_picks_an_available_backend() {
 fn malformed_csr_is_refused_with_the_reason() {
     let v = Values::F32(&[1.0, 2.0]);
     let e = MatRef::csr(2, 3, &[0, 2], Indices::U16(&[0, 1]), v).unwrap_err();
-    assert_eq!(e, MatrixError::Length { what: "CSR row pointers", expected: 3, found: 2 });
+    assert_eq!(
+        e,
+        MatrixError::Length {
+            what: "CSR row pointers",
+            expected: 3,
+            found: 2
+        }
+    );
     let e = MatRef::csr(2, 3, &[0, 2, 1], Indices::U16(&[0, 1]), v).unwrap_err();
     assert_eq!(e, MatrixError::RowPointers { row: 1 });
     let e = MatRef::csr(2, 3, &[1, 1, 2], Indices::U16(&[0, 1]), v).unwrap_err();
@@ -349,22 +397,59 @@ fn malformed_csr_is_refused_with_the_reason() {
     let e = MatRef::csr(2, 3, &[0, 1, 1], Indices::U16(&[0, 1]), v).unwrap_err();
     assert_eq!(e, MatrixError::RowPointers { row: 2 });
     let e = MatRef::csr(2, 3, &[0, 1, 2], Indices::U32(&[0, 3]), v).unwrap_err();
-    assert_eq!(e, MatrixError::ColumnOutOfRange { row: 1, col: 3, cols: 3 });
+    assert_eq!(
+        e,
+        MatrixError::ColumnOutOfRange {
+            row: 1,
+            col: 3,
+            cols: 3
+        }
+    );
     let e = MatRef::csr(2, 3, &[0, 1, 2], Indices::U32(&[0]), v).unwrap_err();
-    assert!(matches!(e, MatrixError::Length { what: "CSR column indices", .. }));
-    let e =
-        MatRef::csr(2, 3, &[0, 1, 2], Indices::U16(&[0, 1]), Values::I8 { q: &[1, 2], scales: &[1.0] }).unwrap_err();
-    assert!(matches!(e, MatrixError::Length { what: "CSR i8 scales", .. }));
+    assert!(matches!(
+        e,
+        MatrixError::Length {
+            what: "CSR column indices",
+            ..
+        }
+    ));
+    let e = MatRef::csr(
+        2,
+        3,
+        &[0, 1, 2],
+        Indices::U16(&[0, 1]),
+        Values::I8 {
+            q: &[1, 2],
+            scales: &[1.0],
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(
+        e,
+        MatrixError::Length {
+            what: "CSR i8 scales",
+            ..
+        }
+    ));
     assert!(e.to_string().contains("CSR i8 scales"));
 }
 
 #[test]
 fn malformed_dense_and_low_rank_are_refused() {
-    assert!(matches!(MatRef::dense(2, 2, Values::F32(&[1.0; 3])), Err(MatrixError::Length { .. })));
-    assert!(matches!(MatRef::dense(usize::MAX, 2, Values::F32(&[])), Err(MatrixError::TooLarge { .. })));
+    assert!(matches!(
+        MatRef::dense(2, 2, Values::F32(&[1.0; 3])),
+        Err(MatrixError::Length { .. })
+    ));
+    assert!(matches!(
+        MatRef::dense(usize::MAX, 2, Values::F32(&[])),
+        Err(MatrixError::TooLarge { .. })
+    ));
     assert!(matches!(
         MatRef::low_rank(2, 2, 1, Values::F32(&[1.0; 2]), Values::F32(&[1.0; 3])),
-        Err(MatrixError::Length { what: "low-rank V", .. })
+        Err(MatrixError::Length {
+            what: "low-rank V",
+            ..
+        })
     ));
 }
 
@@ -375,10 +460,16 @@ fn mismatched_shapes_are_errors_not_panics() {
     assert!(m.gemv_add(k, &[1.0; 2], &mut [0.0; 2], &mut []).is_err());
     assert!(m.gemv_add(k, &[1.0; 3], &mut [0.0; 3], &mut []).is_err());
     assert!(m.gemm_add(k, &[1.0; 6], 2, &mut [0.0; 3], &mut []).is_err());
-    assert_eq!(m.row_dot(k, 2, &[1.0; 3]), Err(MatrixError::RowOutOfRange { row: 2, rows: 2 }));
+    assert_eq!(
+        m.row_dot(k, 2, &[1.0; 3]),
+        Err(MatrixError::RowOutOfRange { row: 2, rows: 2 })
+    );
     let lr = MatRef::low_rank(2, 2, 2, Values::F32(&[1.0; 4]), Values::F32(&[1.0; 4])).unwrap();
     assert!(matches!(
         lr.gemv_add(k, &[1.0; 2], &mut [0.0; 2], &mut [0.0; 1]),
-        Err(MatrixError::Length { what: "low-rank scratch", .. })
+        Err(MatrixError::Length {
+            what: "low-rank scratch",
+            ..
+        })
     ));
 }

@@ -41,6 +41,9 @@ pub enum AKind {
     LowRank(f32),
     /// kappa times the identity: the slowest possible contraction of rate kappa.
     Diagonal(f32),
+    /// Sparse CSR with nonnegative entries and row sums kappa: spectral radius kappa, so Picard really needs
+    /// about log(tol) / log(kappa) steps.
+    Positive(f32),
 }
 
 fn scale_rows(a: &mut [f32], n: usize, kappa: f32) {
@@ -73,7 +76,9 @@ pub fn random_model(
     }
     let mut file = ModelFile::new(meta);
     let sparse = |rows: usize, cols: usize, rng: &mut Rng| -> Vec<f32> {
-        (0..rows * cols).map(|_| if rng.below(2) == 0 { rng.sym() } else { 0.0 }).collect()
+        (0..rows * cols)
+            .map(|_| if rng.below(2) == 0 { rng.sym() } else { 0.0 })
+            .collect()
     };
     let (a, order) = match a_kind {
         AKind::Zero => (None, None),
@@ -85,7 +90,14 @@ pub fn random_model(
         AKind::DenseContraction(kappa) => {
             let mut a: Vec<f32> = (0..n * n).map(|_| rng.sym()).collect();
             scale_rows(&mut a, n, kappa * 0.99);
-            (Some(Matrix::Dense { rows: n, cols: n, values: a }), None)
+            (
+                Some(Matrix::Dense {
+                    rows: n,
+                    cols: n,
+                    values: a,
+                }),
+                None,
+            )
         }
         AKind::Triangular => {
             // A random evaluation order; unit order[i] reads only units order[j], j < i.
@@ -108,28 +120,68 @@ pub fn random_model(
             let u: Vec<f32> = (0..n * rank).map(|_| rng.sym()).collect();
             let mut v: Vec<f32> = (0..rank * n).map(|_| rng.sym()).collect();
             // Certified bound max_i sum_r |U_ir| ||V_r||_1 <= kappa: scale V.
-            let vn: Vec<f32> = v.chunks(n).map(|r| r.iter().map(|x| x.abs()).sum()).collect();
-            let bound =
-                u.chunks(rank).map(|ur| ur.iter().zip(&vn).map(|(a, b)| a.abs() * b).sum::<f32>()).fold(0.0, f32::max);
+            let vn: Vec<f32> = v
+                .chunks(n)
+                .map(|r| r.iter().map(|x| x.abs()).sum())
+                .collect();
+            let bound = u
+                .chunks(rank)
+                .map(|ur| ur.iter().zip(&vn).map(|(a, b)| a.abs() * b).sum::<f32>())
+                .fold(0.0, f32::max);
             v.iter_mut().for_each(|x| *x *= kappa * 0.95 / bound);
-            (Some(Matrix::LowRank { rows: n, cols: n, rank, u, v }), None)
+            (
+                Some(Matrix::LowRank {
+                    rows: n,
+                    cols: n,
+                    rank,
+                    u,
+                    v,
+                }),
+                None,
+            )
+        }
+        AKind::Positive(kappa) => {
+            let mut a: Vec<f32> = sparse(n, n, &mut rng).iter().map(|v| v.abs()).collect();
+            for i in 0..n {
+                a[i * n + (i + 1) % n] += 0.1; // no empty row: every row sum is exactly kappa
+            }
+            scale_rows(&mut a, n, kappa * 0.99);
+            (Some(Matrix::csr_from_dense(n, n, &a)), None)
         }
         AKind::Diagonal(kappa) => {
-            let a: Vec<f32> = (0..n * n).map(|k| if k % (n + 1) == 0 { kappa } else { 0.0 }).collect();
+            let a: Vec<f32> = (0..n * n)
+                .map(|k| if k % (n + 1) == 0 { kappa } else { 0.0 })
+                .collect();
             (Some(Matrix::csr_from_dense(n, n, &a)), None)
         }
     };
     file.a = a.map(|m| StoredMatrix::new(m, dtype));
     file.order = order;
-    file.b = Some(StoredMatrix::new(Matrix::csr_from_dense(n, p, &sparse(n, p, &mut rng)), dtype));
+    file.b = Some(StoredMatrix::new(
+        Matrix::csr_from_dense(n, p, &sparse(n, p, &mut rng)),
+        dtype,
+    ));
     file.c = Some(StoredMatrix::new(
-        Matrix::Dense { rows: q, cols: n, values: (0..q * n).map(|_| rng.sym()).collect() },
+        Matrix::Dense {
+            rows: q,
+            cols: n,
+            values: (0..q * n).map(|_| rng.sym()).collect(),
+        },
         dtype,
     ));
     if p > 0 && q > 0 {
         let u: Vec<f32> = (0..q).map(|_| rng.sym()).collect();
         let v: Vec<f32> = (0..p).map(|_| 0.3 * rng.sym()).collect();
-        file.d = Some(StoredMatrix::new(Matrix::LowRank { rows: q, cols: p, rank: 1, u, v }, dtype));
+        file.d = Some(StoredMatrix::new(
+            Matrix::LowRank {
+                rows: q,
+                cols: p,
+                rank: 1,
+                u,
+                v,
+            },
+            dtype,
+        ));
     }
     file.bias_x = (0..n).map(|_| 0.5 * rng.sym() + 0.2).collect();
     file.bias_y = (0..q).map(|_| rng.sym()).collect();
@@ -141,8 +193,19 @@ pub fn random_model(
 pub fn reference(bytes: &[u8], raw: &[f32]) -> (Vec<f64>, Vec<f64>) {
     let view = ModelView::parse(bytes).unwrap();
     let dims = view.meta.dims;
-    let (n, p, q) = (dims.hidden as usize, dims.inputs as usize, dims.outputs as usize);
-    let dense = |r: Role| view.matrix(r).map(|m| m.to_dense().into_iter().map(f64::from).collect::<Vec<f64>>());
+    let (n, p, q) = (
+        dims.hidden as usize,
+        dims.inputs as usize,
+        dims.outputs as usize,
+    );
+    let dense = |r: Role| {
+        view.matrix(r).map(|m| {
+            m.to_dense()
+                .into_iter()
+                .map(f64::from)
+                .collect::<Vec<f64>>()
+        })
+    };
     let mv = |m: &Option<Vec<f64>>, rows: usize, cols: usize, x: &[f64], y: &mut [f64]| {
         if let Some(m) = m {
             for i in 0..rows {
@@ -159,23 +222,39 @@ pub fn reference(bytes: &[u8], raw: &[f32]) -> (Vec<f64>, Vec<f64>) {
         })
     };
     let u: Vec<f64> = (0..p)
-        .map(|j| (f64::from(raw[j]) * f64::from(pre.scale) - pick(&pre.mean, j, 0.0)) / pick(&pre.std, j, 1.0))
+        .map(|j| {
+            (f64::from(raw[j]) * f64::from(pre.scale) - pick(&pre.mean, j, 0.0))
+                / pick(&pre.std, j, 1.0)
+        })
         .collect();
-    let (a, b, c, d) = (dense(Role::A), dense(Role::B), dense(Role::C), dense(Role::D));
-    let mut z: Vec<f64> = view.bias_x.map_or(vec![0.0; n], |v| v.iter().map(|&x| f64::from(x)).collect());
+    let (a, b, c, d) = (
+        dense(Role::A),
+        dense(Role::B),
+        dense(Role::C),
+        dense(Role::D),
+    );
+    let mut z: Vec<f64> = view
+        .bias_x
+        .map_or(vec![0.0; n], |v| v.iter().map(|&x| f64::from(x)).collect());
     mv(&b, n, p, &u, &mut z);
     let mut x = vec![0.0f64; n];
     for _ in 0..100_000 {
         let mut next = z.clone();
         mv(&a, n, n, &x, &mut next);
         next.iter_mut().for_each(|v| *v = v.max(0.0));
-        let delta = next.iter().zip(&x).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let delta = next
+            .iter()
+            .zip(&x)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
         x = next;
         if delta < 1e-13 {
             break;
         }
     }
-    let mut y: Vec<f64> = view.bias_y.map_or(vec![0.0; q], |v| v.iter().map(|&x| f64::from(x)).collect());
+    let mut y: Vec<f64> = view
+        .bias_y
+        .map_or(vec![0.0; q], |v| v.iter().map(|&x| f64::from(x)).collect());
     mv(&c, q, n, &x, &mut y);
     mv(&d, q, p, &u, &mut y);
     (y, x)
@@ -189,5 +268,8 @@ pub fn random_input(p: usize, seed: u64) -> Vec<f32> {
 /// Largest |got - want| relative to max(1, |want|).
 pub fn max_rel_err(got: &[f32], want: &[f64]) -> f64 {
     assert_eq!(got.len(), want.len());
-    got.iter().zip(want).map(|(&g, &w)| (f64::from(g) - w).abs() / w.abs().max(1.0)).fold(0.0, f64::max)
+    got.iter()
+        .zip(want)
+        .map(|(&g, &w)| (f64::from(g) - w).abs() / w.abs().max(1.0))
+        .fold(0.0, f64::max)
 }

@@ -1,0 +1,345 @@
+//! `wolfpack bench MODEL.wpk [--onnx OTHER.onnx ...] [--batch 1,64] [--threads 1] [--seconds 1] [--json]`.
+//!
+//! Times the wolfpack runtime on `MODEL.wpk` and ONNX Runtime on each ONNX model in one process, on the same
+//! random inputs (uniform in [0, 1), fixed seed), after a warm-up: every call is timed on its own, and the
+//! table reports the median (p50) and the 99th percentile of the per-call latency, the throughput (samples per
+//! second at the mean latency), the model file size, the load time (wolfpack: memory map + full validation;
+//! ONNX Runtime: session creation from the file's bytes, graph optimisations on; median of several loads) and
+//! the peak resident memory the load adds (Linux: the peak `VmHWM` after resetting it through
+//! `/proc/self/clear_refs`, minus the `VmRSS` before the load; the ONNX Runtime library and environment are
+//! loaded before, and every model stays loaded, so no figure includes them or reuses freed memory). Ratios are ONNX Runtime over wolfpack: above 1,
+//! wolfpack is faster. ONNX Runtime runs with `--threads` intra-op threads; the wolfpack runtime is
+//! single-threaded.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use wolfpack_runtime::{Method, Model, Session, SolveOptions};
+
+use super::{CliError, CliResult, PathArg};
+use crate::onnx::ort_runtime::OrtModel;
+
+/// Arguments of `bench`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The `.wpk` model.
+    pub model: PathArg,
+    /// ONNX models to run through ONNX Runtime for comparison (repeatable).
+    #[arg(long)]
+    pub onnx: Vec<PathArg>,
+    /// Batch sizes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    pub batch: Vec<usize>,
+    /// Intra-op threads of ONNX Runtime (the wolfpack runtime uses one).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Measuring time per model and batch size, in seconds (after a warm-up of a fifth of it).
+    #[arg(long, default_value_t = 1.0)]
+    pub seconds: f64,
+    /// The runtime's fixed-point iteration (auto: one sweep for triangular A, else Gauss-Seidel).
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
+    pub method: MethodArg,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--method` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MethodArg {
+    /// The runtime's choice.
+    Auto,
+    /// Picard (Jacobi) iteration.
+    Picard,
+    /// Gauss-Seidel sweeps.
+    GaussSeidel,
+}
+
+impl From<MethodArg> for Method {
+    fn from(m: MethodArg) -> Method {
+        match m {
+            MethodArg::Auto => Method::Auto,
+            MethodArg::Picard => Method::Picard,
+            MethodArg::GaussSeidel => Method::GaussSeidel,
+        }
+    }
+}
+
+/// One model at one batch size.
+#[derive(Debug, Clone, Serialize)]
+struct Row {
+    path: String,
+    batch: usize,
+    threads: usize,
+    p50_us: f64,
+    p99_us: f64,
+    mean_us: f64,
+    calls: usize,
+    throughput_per_s: f64,
+    file_bytes: u64,
+    load_us: f64,
+    load_peak_rss_kib: Option<u64>,
+    /// This model's p50 over wolfpack's p50 (absent for wolfpack itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p50_ratio_to_wolfpack: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    load_ratio_to_wolfpack: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct BatchReport {
+    wolfpack: Row,
+    onnx: Vec<Row>,
+}
+
+/// Load time and memory of one model, measured once.
+struct Load {
+    file_bytes: u64,
+    load_us: f64,
+    peak_kib: Option<u64>,
+}
+
+fn status_kib(field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Loads once under the peak-RSS probe: the peak `VmHWM` (after a reset) minus the `VmRSS` before, in KiB.
+fn load_with_peak<T, E>(load: impl FnOnce() -> Result<T, E>) -> Result<(T, Option<u64>), E> {
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let before = status_kib("VmRSS:");
+    let first = load()?;
+    let peak = status_kib("VmHWM:");
+    let delta = match (reset, before, peak) {
+        (true, Some(b), Some(p)) => Some(p.saturating_sub(b)),
+        _ => None,
+    };
+    Ok((first, delta))
+}
+
+/// Median time of `repeats` loads (each result dropped at once), in microseconds.
+fn load_time<T, E>(repeats: usize, mut load: impl FnMut() -> Result<T, E>) -> Result<f64, E> {
+    let mut times = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        let t = Instant::now();
+        let m = load()?;
+        times.push(t.elapsed().as_secs_f64());
+        drop(m);
+    }
+    Ok(median(&mut times) * 1e6)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let k = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[k.min(sorted.len() - 1)]
+}
+
+/// Times `call` for `budget` after a warm-up of a fifth of it; per-call latencies in microseconds.
+fn time_calls<E>(budget: Duration, mut call: impl FnMut() -> Result<(), E>) -> Result<Vec<f64>, E> {
+    let warm = Instant::now();
+    while warm.elapsed() < budget / 5 {
+        call()?;
+    }
+    let mut samples = Vec::with_capacity(1 << 16);
+    let start = Instant::now();
+    while (start.elapsed() < budget || samples.len() < 50) && samples.len() < 2_000_000 {
+        let t = Instant::now();
+        call()?;
+        samples.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok(samples)
+}
+
+fn row(path: &Path, batch: usize, threads: usize, samples: &[f64], load: &Load) -> Row {
+    let mean = samples.iter().sum::<f64>() / samples.len() as f64;
+    Row {
+        path: path.display().to_string(),
+        batch,
+        threads,
+        p50_us: percentile(samples, 0.5),
+        p99_us: percentile(samples, 0.99),
+        mean_us: mean,
+        calls: samples.len(),
+        throughput_per_s: batch as f64 / (mean * 1e-6),
+        file_bytes: load.file_bytes,
+        load_us: load.load_us,
+        load_peak_rss_kib: load.peak_kib,
+        p50_ratio_to_wolfpack: None,
+        load_ratio_to_wolfpack: None,
+    }
+}
+
+fn inputs(len: usize, seed: u64) -> Vec<f32> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..len).map(|_| rng.random::<f32>()).collect()
+}
+
+fn file_len(path: &Path) -> Result<u64, CliError> {
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|e| CliError::at(path, e))
+}
+
+/// Measures everything and prints the table or the JSON.
+pub fn run(args: &Args) -> CliResult {
+    if args.batch.is_empty() || args.batch.contains(&0) {
+        return Err(CliError("--batch: batch sizes must be at least 1".into()));
+    }
+    if args.threads == 0 {
+        return Err(CliError("--threads must be at least 1".into()));
+    }
+    if !(args.seconds.is_finite() && args.seconds > 0.0) {
+        return Err(CliError("--seconds must be positive".into()));
+    }
+    let budget = Duration::from_secs_f64(args.seconds);
+
+    // Load the ONNX Runtime library and environment first, so that no model's figures include them.
+    crate::onnx::ort_runtime::environment().map_err(|e| CliError(e.to_string()))?;
+    // Peak memory first, every model kept alive, so that no load reuses memory another one freed.
+    let (model, wp_peak) =
+        load_with_peak(|| Model::open(&args.model)).map_err(|e| CliError::at(&args.model, e))?;
+    let mut ort_models = Vec::new();
+    for path in &args.onnx {
+        let (m, peak) = load_with_peak(|| OrtModel::from_file(path, args.threads))
+            .map_err(|e| CliError::at(path, e))?;
+        ort_models.push((path.clone(), m, peak));
+    }
+    let wp_load = Load {
+        file_bytes: file_len(&args.model)?,
+        load_us: load_time(21, || Model::open(&args.model))
+            .map_err(|e| CliError::at(&args.model, e))?,
+        peak_kib: wp_peak,
+    };
+    let mut ort_models: Vec<(PathArg, OrtModel, Load)> = ort_models
+        .into_iter()
+        .map(|(path, m, peak)| {
+            let load_us = load_time(5, || OrtModel::from_file(&path, args.threads))
+                .map_err(|e| CliError::at(&path, e))?;
+            Ok((
+                path.clone(),
+                m,
+                Load {
+                    file_bytes: file_len(&path)?,
+                    load_us,
+                    peak_kib: peak,
+                },
+            ))
+        })
+        .collect::<Result<_, CliError>>()?;
+    let solve = SolveOptions {
+        method: args.method.into(),
+        ..SolveOptions::default()
+    };
+
+    let mut reports = Vec::new();
+    for &batch in &args.batch {
+        let x = inputs(batch * model.n_inputs(), 7);
+        let mut y = vec![0.0f32; batch * model.n_outputs()];
+        let mut session = Session::with_batch(&model, batch);
+        let samples = time_calls(budget, || {
+            session
+                .predict_batch_with(&model, &x, batch, &mut y, &solve)
+                .map(|_| ())
+        })
+        .map_err(|e| CliError::at(&args.model, e))?;
+        let wolfpack = row(&args.model, batch, 1, &samples, &wp_load);
+        let mut onnx = Vec::new();
+        for (path, m, load) in &mut ort_models {
+            let x = inputs(batch * m.n_inputs(), 7);
+            let samples = time_calls(budget, || m.run_discard(&x, batch))
+                .map_err(|e| CliError::at(path, e))?;
+            let mut r = row(path, batch, args.threads, &samples, load);
+            r.p50_ratio_to_wolfpack = Some(r.p50_us / wolfpack.p50_us);
+            r.load_ratio_to_wolfpack = Some(r.load_us / wolfpack.load_us);
+            onnx.push(r);
+        }
+        reports.push((batch, BatchReport { wolfpack, onnx }));
+    }
+
+    if args.json {
+        let value = if reports.len() == 1 {
+            serde_json::to_value(&reports[0].1)
+        } else {
+            let map: serde_json::Map<String, serde_json::Value> = reports
+                .iter()
+                .map(|(b, r)| {
+                    (
+                        b.to_string(),
+                        serde_json::to_value(r).expect("report serialises"),
+                    )
+                })
+                .collect();
+            Ok(serde_json::Value::Object(map))
+        }
+        .expect("report serialises");
+        println!("{}", serde_json::to_string_pretty(&value).expect("json"));
+        return Ok(());
+    }
+    println!(
+        "wolfpack runtime: 1 thread, kernels {:?}, method {:?}; ONNX Runtime: {} intra-op thread(s); {} s per \
+         measurement",
+        model.kernels().isa(),
+        args.method,
+        args.threads,
+        args.seconds
+    );
+    for (batch, r) in &reports {
+        println!("\nbatch {batch}");
+        println!(
+            "{:<10} {:<40} {:>9} {:>9} {:>12} {:>10} {:>10} {:>10} {:>8} {:>8}",
+            "engine",
+            "model",
+            "p50 us",
+            "p99 us",
+            "samples/s",
+            "bytes",
+            "load us",
+            "load KiB",
+            "p50 x",
+            "load x"
+        );
+        let line = |engine: &str, r: &Row| {
+            let ratio = |v: Option<f64>| v.map_or("1".to_string(), |v| format!("{v:.1}"));
+            println!(
+                "{:<10} {:<40} {:>9.2} {:>9.2} {:>12.0} {:>10} {:>10.0} {:>10} {:>8} {:>8}",
+                engine,
+                short(&r.path, 40),
+                r.p50_us,
+                r.p99_us,
+                r.throughput_per_s,
+                r.file_bytes,
+                r.load_us,
+                r.load_peak_rss_kib.map_or("-".into(), |k| k.to_string()),
+                ratio(r.p50_ratio_to_wolfpack),
+                ratio(r.load_ratio_to_wolfpack),
+            );
+        };
+        line("wolfpack", &r.wolfpack);
+        for o in &r.onnx {
+            line("onnxrt", o);
+        }
+    }
+    Ok(())
+}
+
+/// The last `width` characters of a path.
+fn short(s: &str, width: usize) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= width {
+        s.to_string()
+    } else {
+        format!(
+            "…{}",
+            chars[chars.len() - width + 1..].iter().collect::<String>()
+        )
+    }
+}
