@@ -61,8 +61,8 @@ proptest! {
             let flat: Vec<f32> = samples.concat();
             let f = m.forward(&flat, samples.len(), &SOLVE);
             for (xs, ys) in f.x.chunks(h).zip(f.y.chunks(q)) {
-                for k in 0..h {
-                    let v = f64::from(xs[k]);
+                for (k, &x) in xs.iter().enumerate() {
+                    let v = f64::from(x);
                     prop_assert!(enc.lo[k] - 1e-5 <= v && v <= enc.hi[k] + 1e-5,
                         "state {k}: {v} outside [{}, {}]", enc.lo[k], enc.hi[k]);
                 }
