@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use wolfpack_benches::{kernel_shape, random_csr, random_model, SIZES};
-use wolfpack_runtime::format::{Metadata, ModelFile, ModelView, Role, StoredMatrix, ValueType};
+use wolfpack_benches::{kernel_matrix_file, kernel_shape, random_model, SIZES};
+use wolfpack_runtime::format::{ModelView, Role, ValueType};
 use wolfpack_runtime::kernels::MatRef;
 use wolfpack_runtime::{Model, Session};
 
@@ -43,13 +43,7 @@ fn csr_product(c: &mut Criterion) {
         for dtype in [ValueType::F32, ValueType::F16] {
             for nnz in SIZES {
                 let (rows, cols) = kernel_shape(nnz);
-                // A model holding only B = the matrix, to reuse the format's encoding of dtype.
-                let mut file = ModelFile::new(Metadata::new(rows as u32, cols as u32, 1));
-                file.b = Some(StoredMatrix::new(
-                    random_csr(rows, cols, nnz, None, 7),
-                    dtype,
-                ));
-                let bytes = file.to_bytes().unwrap();
+                let bytes = kernel_matrix_file(nnz, dtype);
                 let view = ModelView::parse(&bytes).unwrap();
                 let m = MatRef::try_from(view.matrix(Role::B).unwrap()).unwrap();
                 let k = wolfpack_runtime::kernels::Kernels::detect();

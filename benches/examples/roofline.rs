@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use wolfpack_benches::{
-    copy_bandwidth, cpu_name, kernel_shape, peak_flops, random_csr, random_model, time_per_call,
-    Clock, SIZES,
+    copy_bandwidth, cpu_name, kernel_matrix_file, kernel_shape, peak_flops, random_csr,
+    random_model, time_per_call, Clock, SIZES,
 };
 use wolfpack_runtime::format::{
     Matrix, Metadata, ModelFile, ModelView, Role, StoredMatrix, ValueType,
@@ -75,12 +75,7 @@ fn main() {
     for dtype in [ValueType::F32, ValueType::F16] {
         for nnz in SIZES {
             let (rows, cols) = kernel_shape(nnz);
-            let mut file = ModelFile::new(Metadata::new(rows as u32, cols as u32, 1));
-            file.b = Some(StoredMatrix::new(
-                random_csr(rows, cols, nnz, None, 7),
-                dtype,
-            ));
-            let bytes = file.to_bytes().unwrap();
+            let bytes = kernel_matrix_file(nnz, dtype);
             let view = ModelView::parse(&bytes).unwrap();
             let m = MatRef::try_from(view.matrix(Role::B).unwrap()).unwrap();
             for batch in [1usize, 64] {

@@ -64,6 +64,19 @@ pub fn kernel_shape(nnz: usize) -> (usize, usize) {
     (side, side)
 }
 
+/// The kernel benchmark matrix of `nnz` weights ([`kernel_shape`], CSR, stored as `dtype`), encoded as the B of an
+/// otherwise empty model so that the format crate does the quantisation: take it back with
+/// `ModelView::parse(&bytes)?.matrix(Role::B)`.
+pub fn kernel_matrix_file(nnz: usize, dtype: ValueType) -> AlignedBytes {
+    let (rows, cols) = kernel_shape(nnz);
+    let mut file = ModelFile::new(Metadata::new(rows as u32, cols as u32, 1));
+    file.b = Some(StoredMatrix::new(
+        random_csr(rows, cols, nnz, None, 7),
+        dtype,
+    ));
+    file.to_bytes().expect("benchmark matrix encodes")
+}
+
 /// Shape `(n, p, q)` of the implicit benchmark model of `nnz` weights: 10% in A (hidden to hidden, a contraction
 /// of rate 0.5), 10% in C (hidden to output; at most half of it), the rest (about 80%) in B (input to hidden).
 pub fn model_shape(nnz: usize) -> (usize, usize, usize) {

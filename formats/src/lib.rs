@@ -28,6 +28,11 @@
 //! assert_eq!(view.nnz(), 1 + 6);
 //! ```
 
+// The reader views little-endian arrays in place and the writer casts host arrays to bytes: both assume a
+// little-endian host (every Android ABI, x86-64, aarch64 Linux). A big-endian port must convert explicitly.
+#[cfg(target_endian = "big")]
+compile_error!("wolfpack-format reads and writes little-endian arrays in place; big-endian hosts are not supported");
+
 mod aligned;
 mod atomic;
 mod error;

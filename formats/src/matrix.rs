@@ -388,6 +388,13 @@ pub(crate) fn parse_matrix(
             layout.end
         )));
     }
+    let mut gap = MATRIX_HEADER_LEN;
+    for &(off, len) in &layout.spans[..layout.count] {
+        if sec[gap as usize..off as usize].iter().any(|&b| b != 0) {
+            return Err(bad("padding between arrays is not zero".into()));
+        }
+        gap = off + len;
+    }
     let arr = |k: usize| {
         let (off, len) = layout.spans[k];
         &sec[off as usize..(off + len) as usize]

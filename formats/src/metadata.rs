@@ -157,6 +157,9 @@ impl Metadata {
 
     /// Parses and validates the JSON of a METADATA section.
     pub fn from_json(bytes: &[u8]) -> Result<Self, FormatError> {
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(FormatError::Metadata("must be a JSON object".into()));
+        }
         let meta: Metadata = serde_json::from_slice(bytes)
             .map_err(|e| FormatError::Metadata(format!("invalid JSON: {e}")))?;
         meta.validate()?;

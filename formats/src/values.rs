@@ -136,14 +136,22 @@ impl<'a> Values<'a> {
         }
     }
 
-    /// Position of the first non-finite value, if any (i8 values are always finite; their scales are checked).
+    /// Position of the first non-finite value, if any; for i8, the first scale group whose scale is not finite or
+    /// whose dequantised values `q * scale` could overflow.
     pub(crate) fn first_non_finite(&self) -> Option<(usize, f32)> {
         let find = |it: &mut dyn Iterator<Item = f32>| it.enumerate().find(|(_, x)| !x.is_finite());
         match self {
             Values::F32(v) => find(&mut v.iter().copied()),
             Values::F16(v) => find(&mut v.iter().map(|x| x.to_f32())),
             Values::Bf16(v) => find(&mut v.iter().map(|x| x.to_f32())),
-            Values::I8 { scales, .. } => find(&mut scales.iter().copied()),
+            // Every dequantised q * scale (|q| <= 128) must be finite too, not only the scale.
+            Values::I8 { scales, .. } => find(&mut scales.iter().map(|&s| {
+                if (s * 128.0).is_finite() {
+                    s
+                } else {
+                    f32::INFINITY
+                }
+            })),
         }
     }
 }

@@ -303,6 +303,12 @@ fn encode_matrix(role: Role, m: &StoredMatrix) -> Result<Vec<u8>, FormatError> {
             ..
         } => {
             arrays.push(bytemuck::cast_slice(row_ptr).to_vec());
+            if let Some(k) = col_idx.iter().position(|&j| j as usize >= cols) {
+                return Err(bad(format!(
+                    "column index {} at position {k} is out of range (cols = {cols})",
+                    col_idx[k]
+                )));
+            }
             arrays.push(if index_width == 2 {
                 col_idx
                     .iter()

@@ -74,6 +74,7 @@ fn generated_cases() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     let base = sample_bytes().to_vec();
     let a = find_section(&base, 2, 0);
     let (a_off, _) = section_span(&base, a);
+    let (b_off, _) = section_span(&base, find_section(&base, 2, 1));
     let meta = find_section(&base, 1, 0);
     let (m_off, m_len) = section_span(&base, meta);
     let edit = |f: &dyn Fn(&mut Vec<u8>), refresh: bool| {
@@ -158,7 +159,30 @@ fn generated_cases() -> Vec<(&'static str, Vec<u8>, &'static str)> {
             edit(&|m| m[entry(a)] = 9, true),
             "unknown section kind",
         ),
-        ("metadata_json", replace_in_meta("{", "["), "invalid JSON"),
+        (
+            "metadata_json",
+            replace_in_meta("{\n  \"", "{\n  '"),
+            "invalid JSON",
+        ),
+        (
+            "metadata_array",
+            replace_in_meta("{", "["),
+            "must be a JSON object",
+        ),
+        (
+            "i8_scale_overflow",
+            // 127 * 1e38 overflows f32: the dequantised weights of B's first row would be infinite.
+            edit(
+                &|m| m[b_off + 256..b_off + 260].copy_from_slice(&1e38f32.to_le_bytes()),
+                true,
+            ),
+            "not finite",
+        ),
+        (
+            "record_padding",
+            edit(&|m| m[a_off + 100] = 1, true),
+            "padding between arrays",
+        ),
         (
             "dims_mismatch",
             replace_in_meta("\"hidden\": 8", "\"hidden\": 9"),
@@ -228,14 +252,7 @@ fn generated_cases() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ),
         (
             "nonzero_padding",
-            edit(
-                &|m| {
-                    let l = m.len();
-                    m[a_off - 1] = 1;
-                    let _ = l;
-                },
-                true,
-            ),
+            edit(&|m| m[a_off - 1] = 1, true),
             "padding",
         ),
     ]

@@ -132,7 +132,12 @@ impl<T: Float, L: Loss<T>> Objective<T> for Glm<'_, T, L> {
         grad.iter_mut().for_each(|g| *g = T::zero());
         let inv_n = T::one() / T::from_usize(self.n);
         let mut f = T::zero();
-        for (row, &y) in self.a.chunks_exact(self.d).zip(self.y) {
+        let d = self.d;
+        for (i, (row, &y)) in self.a.chunks_exact(d).zip(self.y).enumerate() {
+            // Hardware prefetchers stop at page boundaries; ask for the next row explicitly.
+            if let Some(next) = self.a.get((i + 1) * d..(i + 2) * d) {
+                linalg::prefetch(next);
+            }
             let z = linalg::dot(row, w);
             f += self.loss.value(z, y);
             linalg::axpy(self.loss.deriv(z, y) * inv_n, row, grad);

@@ -271,6 +271,29 @@ pub fn svd_jacobi<T: Float>(a: &[T], m: usize, n: usize) -> (Vec<T>, Vec<T>, Vec
 mod tests {
     use super::*;
     use crate::rng::SplitMix64;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Kernels against naive references on arbitrary lengths and values (ties included:
+        /// values are drawn from a small integer grid).
+        #[test]
+        fn kernels_match_naive(x in proptest::collection::vec(-4i32..5, 0..70), y in proptest::collection::vec(-3.0f64..3.0, 70)) {
+            let x: Vec<f64> = x.into_iter().map(f64::from).collect();
+            let y = &y[..x.len()];
+            let naive: f64 = x.iter().zip(y).map(|(a, b)| a * b).sum();
+            prop_assert!((dot(&x, y) - naive).abs() <= 1e-12 * (1.0 + naive.abs()));
+            let m = x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let first = x.iter().position(|v| v.abs() == m);
+            prop_assert_eq!(argmax_abs(&x), first);
+            let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            prop_assert_eq!(argmax_abs(&xf), first);
+            let mut z = y.to_vec();
+            axpy(0.5, &x, &mut z);
+            for i in 0..x.len() {
+                prop_assert_eq!(z[i], y[i] + 0.5 * x[i]);
+            }
+        }
+    }
 
     #[test]
     fn dot_matches_naive_on_odd_lengths() {

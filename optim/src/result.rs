@@ -76,7 +76,9 @@ pub struct IterInfo<'a, T> {
     pub x: &'a [T],
     /// Objective value (or running estimate).
     pub f: T,
-    /// Certificate value (NaN if none).
+    /// Certificate value (NaN if none or not computed this iteration). For Frank-Wolfe
+    /// methods it is the gap computed at the start of the iteration, i.e. at the previous
+    /// iterate (the direction-finding step computes it for free).
     pub certificate: T,
 }
 

@@ -9,6 +9,8 @@
 //!   the error by at least `kappa` (the Gauss-Seidel operator of a contraction in the infinity norm is one).
 //! * **Picard** (Jacobi): `x <- relu(A x + z)`, a contraction of rate `kappa` in the infinity norm
 //!   (El Ghaoui et al., "Implicit Deep Learning", 2021, section 3), hence `||x_k - x*|| <= kappa^k ||x_0 - x*||`.
+//! * **Anderson**: Picard with Anderson extrapolation over the last iterates (see `anderson.rs`), for single
+//!   inputs of slow contractions.
 //!
 //! Iterations stop when the update `||x_{k+1} - x_k||_inf` is at most the tolerance (the model's default
 //! unless overridden) and fail with [`Error::NotConverged`] at the iteration cap: never a hang, never a

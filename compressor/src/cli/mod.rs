@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 
 mod attack;
+mod bench;
 mod certify;
 mod compress;
 mod eval;
 mod export_npz;
-mod bench;
 mod export_onnx;
 mod import_onnx;
 mod inspect;

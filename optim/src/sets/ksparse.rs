@@ -131,6 +131,30 @@ mod tests {
     use super::super::testutil::*;
     use super::*;
     use crate::rng::SplitMix64;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The projection is feasible, keeps signs, and is the nearest point among the
+        /// projection and random perturbations of it projected back (a necessary condition),
+        /// on larger inputs than the brute-force test covers.
+        #[test]
+        fn projection_properties(x in proptest::collection::vec(-5.0f64..5.0, 1..40), k in 1usize..10, r in 0.1f64..2.0) {
+            let set = KSparsePolytope::new(k, r).unwrap();
+            let mut p = x.clone();
+            set.project(&mut p).unwrap();
+            prop_assert!(set.contains(&p, 1e-9));
+            for (a, b) in x.iter().zip(&p) {
+                prop_assert!(a * b >= 0.0);
+            }
+            let d0 = linalg::dist2_sq(&p, &x);
+            let mut rng = SplitMix64::new(k as u64);
+            for _ in 0..20 {
+                let mut q: Vec<f64> = p.iter().map(|v| v + 0.3 * rng.normal()).collect();
+                set.project(&mut q).unwrap();
+                prop_assert!(linalg::dist2_sq(&q, &x) >= d0 - 1e-9);
+            }
+        }
+    }
 
     /// All vertices: every support of size exactly min(K, n) with every sign pattern (vertices
     /// with fewer nonzeros are convex combinations of those).

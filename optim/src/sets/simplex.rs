@@ -97,6 +97,22 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn projection_is_on_the_simplex(x in proptest::collection::vec(-10.0f64..10.0, 1..50), r in 0.0f64..5.0) {
+            let mut p = x.clone();
+            project_simplex(&mut p, r);
+            proptest::prop_assert!(p.iter().all(|&v| v >= 0.0));
+            proptest::prop_assert!((p.iter().sum::<f64>() - r).abs() <= 1e-9 * (1.0 + r));
+            // Order is preserved (projection = shift and clip).
+            for i in 0..x.len() {
+                for j in 0..x.len() {
+                    if x[i] < x[j] { proptest::prop_assert!(p[i] <= p[j]); }
+                }
+            }
+        }
+    }
+
     #[test]
     fn rejects_negative_radius() {
         assert!(Simplex::new(-1.0f64).is_err());

@@ -4,7 +4,7 @@
 //! [`StochasticStep`]: they take a mini-batch gradient computed by the caller and update the
 //! parameters in place, so a training loop (e.g. the compressor's, back-propagating through a
 //! network) can drive them one step at a time. [`minimize`] is a ready-made epoch loop for a
-//! [`StochasticObjective`]. [`NegiarSfw`] is the variance-reduced stochastic Frank-Wolfe for
+//! [`StochasticObjective`](crate::StochasticObjective). [`NegiarSfw`] is the variance-reduced stochastic Frank-Wolfe for
 //! finite sums of generalised linear models, which needs the model's structure.
 
 mod adam;

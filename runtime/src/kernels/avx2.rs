@@ -18,13 +18,17 @@ fn hsum(v: __m256) -> f32 {
     _mm_cvtss_f32(s)
 }
 
-/// `sum_k w[k] * x[idx[k]]`.
+/// `sum_k w[k] * x[idx[k]]`; `CHAIN` when the result feeds the next row's gathers (Gauss-Seidel).
 ///
 /// # Safety
 /// AVX2/FMA/F16C available; `idx.len() == w.len()`; every `idx[k] < x.len() <= i32::MAX`.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) unsafe fn gather_dot<W: Weight, I: Index>(w: &[W], idx: &[I], x: &[f32]) -> f32 {
+pub(crate) unsafe fn gather_dot<W: Weight, I: Index, const CHAIN: bool>(
+    w: &[W],
+    idx: &[I],
+    x: &[f32],
+) -> f32 {
     let n = w.len().min(idx.len());
     let (wp, ip, xp) = (w.as_ptr(), idx.as_ptr(), x.as_ptr());
     let mut acc0 = _mm256_setzero_ps();
@@ -46,10 +50,24 @@ pub(crate) unsafe fn gather_dot<W: Weight, I: Index>(w: &[W], idx: &[I], x: &[f3
             k += 8;
         }
     }
-    let mut sum = hsum(_mm256_add_ps(acc0, acc1));
+    // Rows shorter than 8 (common in A) skip the horizontal sum of zero registers, which would otherwise sit on
+    // the latency chain of a Gauss-Seidel sweep.
+    let mut sum = if k > 0 {
+        hsum(_mm256_add_ps(acc0, acc1))
+    } else {
+        0.0
+    };
     for j in k..n {
+        // On a Gauss-Seidel chain, widen in integer registers: the single-lane F16C form inserts into a free vector
+        // register, which can be the sweep's running residual and then chains every row to the previous one.
+        // Off the chain the F16C form has the better throughput.
         // SAFETY: features checked by the caller.
-        sum += unsafe { w[j].to_f32_avx() } * x[idx[j].to_usize()];
+        let wj = if CHAIN {
+            w[j].to_f32()
+        } else {
+            unsafe { w[j].to_f32_avx() }
+        };
+        sum += wj * x[idx[j].to_usize()];
     }
     sum
 }
@@ -90,6 +108,43 @@ pub(crate) unsafe fn dot<W: Weight>(w: &[W], x: &[f32]) -> f32 {
     sum
 }
 
+/// Lanes `b..b + 8R` of `out += s * sum_k w[k] * x[col(k), :]`, in `R` register accumulators.
+///
+/// # Safety
+/// AVX2/FMA/F16C available; `b + 8R <= batch <= out.len()`; for every `k < w.len()`,
+/// `(col(k) + 1) * batch <= x.len()`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn block<const R: usize, W: Weight>(
+    w: &[W],
+    col: &impl Fn(usize) -> usize,
+    s: f32,
+    x: &[f32],
+    batch: usize,
+    b: usize,
+    out: &mut [f32],
+) {
+    let (xp, op) = (x.as_ptr(), out.as_mut_ptr());
+    let mut a = [_mm256_setzero_ps(); R];
+    // SAFETY: loads read x[col(k) * batch + b..+8R] and out[b..b + 8R], inside both slices by the contract.
+    unsafe {
+        for (k, wk) in w.iter().enumerate() {
+            let wk = wk.splat_avx();
+            let c = xp.add(col(k) * batch + b);
+            for (r, acc) in a.iter_mut().enumerate() {
+                *acc = _mm256_fmadd_ps(wk, _mm256_loadu_ps(c.add(8 * r)), *acc);
+            }
+        }
+        let (o, vs) = (op.add(b), _mm256_set1_ps(s));
+        for (r, acc) in a.iter().enumerate() {
+            _mm256_storeu_ps(
+                o.add(8 * r),
+                _mm256_fmadd_ps(vs, *acc, _mm256_loadu_ps(o.add(8 * r))),
+            );
+        }
+    }
+}
+
 /// `out[b] += s * sum_k w[k] * x[col(k) * batch + b]`, 64, 32, then 8 lanes at a time, scalar tail.
 ///
 /// # Safety
@@ -104,58 +159,21 @@ unsafe fn batch_add_with<W: Weight>(
     batch: usize,
     out: &mut [f32],
 ) {
-    let (wp, xp, op) = (w.as_ptr(), x.as_ptr(), out.as_mut_ptr());
-    let vs = _mm256_set1_ps(s);
     let mut b = 0;
-    // SAFETY (whole block): every load reads x[col(k) * batch + b + 0..lanes] with b + lanes <= batch, inside
-    // `x` by the caller's contract; every store writes out[b..b + lanes] with b + lanes <= batch <= out.len();
-    // the weight loads read w[k] for k < w.len().
+    // SAFETY (all three loops): each block reads lanes b..b + 8R of `x` rows and `out` with b + 8R <= batch,
+    // which is `block`'s contract.
     unsafe {
         // 8 independent accumulators (64 lanes) cover the FMA latency (4 cycles) x throughput (2 per cycle).
         while b + 64 <= batch {
-            let mut a = [_mm256_setzero_ps(); 8];
-            for k in 0..w.len() {
-                let wk = (*wp.add(k)).splat_avx();
-                let c = xp.add(col(k) * batch + b);
-                for (r, acc) in a.iter_mut().enumerate() {
-                    *acc = _mm256_fmadd_ps(wk, _mm256_loadu_ps(c.add(8 * r)), *acc);
-                }
-            }
-            let o = op.add(b);
-            for (r, acc) in a.iter().enumerate() {
-                _mm256_storeu_ps(
-                    o.add(8 * r),
-                    _mm256_fmadd_ps(vs, *acc, _mm256_loadu_ps(o.add(8 * r))),
-                );
-            }
+            block::<8, W>(w, &col, s, x, batch, b, out);
             b += 64;
         }
         while b + 32 <= batch {
-            let mut a = [_mm256_setzero_ps(); 4];
-            for k in 0..w.len() {
-                let wk = (*wp.add(k)).splat_avx();
-                let c = xp.add(col(k) * batch + b);
-                for (r, acc) in a.iter_mut().enumerate() {
-                    *acc = _mm256_fmadd_ps(wk, _mm256_loadu_ps(c.add(8 * r)), *acc);
-                }
-            }
-            let o = op.add(b);
-            for (r, acc) in a.iter().enumerate() {
-                _mm256_storeu_ps(
-                    o.add(8 * r),
-                    _mm256_fmadd_ps(vs, *acc, _mm256_loadu_ps(o.add(8 * r))),
-                );
-            }
+            block::<4, W>(w, &col, s, x, batch, b, out);
             b += 32;
         }
         while b + 8 <= batch {
-            let mut a0 = _mm256_setzero_ps();
-            for k in 0..w.len() {
-                let wk = (*wp.add(k)).splat_avx();
-                a0 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xp.add(col(k) * batch + b)), a0);
-            }
-            let o = op.add(b);
-            _mm256_storeu_ps(o, _mm256_fmadd_ps(vs, a0, _mm256_loadu_ps(o)));
+            block::<1, W>(w, &col, s, x, batch, b, out);
             b += 8;
         }
     }

@@ -106,7 +106,8 @@ impl Weight for f32 {
 impl Weight for f16 {
     #[inline(always)]
     fn to_f32(self) -> f32 {
-        f16::to_f32(self)
+        // Integer arithmetic rather than `half`'s conversion, which checks for F16C at run time on every call.
+        f16_bits_to_f32(self.to_bits())
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -124,19 +125,11 @@ impl Weight for f16 {
         _mm256_cvtph_ps(_mm_set1_epi16(self.to_bits() as i16))
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn to_f32_avx(self) -> f32 {
-        // One 128-bit conversion of the lowest lane: shorter than a broadcast on the tails' dependency chains.
-        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(self.to_bits()))))
-    }
-
     #[cfg(target_arch = "aarch64")]
     #[inline]
     unsafe fn load4_neon(p: *const Self) -> float32x4_t {
-        // The f16 NEON conversion intrinsics are not stable Rust yet: widen through `half` (which uses the
-        // hardware conversion when available) into a small array.
+        // The f16 NEON conversion intrinsics are not stable Rust yet: widen each lane with the exact integer
+        // conversion of `to_f32` into a small array.
         // SAFETY: the caller guarantees 4 readable f16 at p.
         let w = unsafe {
             [
@@ -250,5 +243,36 @@ impl Index for u32 {
     unsafe fn load8_avx(p: *const Self) -> __m256i {
         // SAFETY: 8 readable u32 = 32 bytes at p (caller).
         unsafe { _mm256_loadu_si256(p.cast::<__m256i>()) }
+    }
+}
+
+/// Exact IEEE binary16 -> binary32 conversion of a bit pattern, in integer arithmetic.
+#[inline(always)]
+pub(crate) fn f16_bits_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h & 0x8000) << 16;
+    let exp = u32::from(h >> 10) & 0x1f;
+    let man = u32::from(h & 0x3ff);
+    match exp {
+        // Zero and subnormals: man * 2^-24, exact in f32.
+        0 => f32::from_bits(sign) + f32::from_bits(sign | 0x3380_0000) * man as f32,
+        // Infinities and NaNs keep their payload.
+        31 => f32::from_bits(sign | 0x7f80_0000 | (man << 13)),
+        _ => f32::from_bits(sign | ((exp + 112) << 23) | (man << 13)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f16_bit_conversion_is_exact_for_every_pattern() {
+        for h in 0..=u16::MAX {
+            let (got, want) = (f16_bits_to_f32(h), f16::from_bits(h).to_f32());
+            assert!(
+                got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                "{h:#06x}: {got} vs {want}"
+            );
+        }
     }
 }

@@ -166,17 +166,17 @@ pub struct MatRef<'a> {
 
 /// Runs a backend function on the backend the [`Kernels`] token proved available.
 macro_rules! on_backend {
-    ($k:expr, $f:ident($($arg:expr),* $(,)?)) => {
+    ($k:expr, $f:ident $(::<$($g:tt),*>)? ($($arg:expr),* $(,)?)) => {
         match $k.isa() {
             // SAFETY: a `Kernels` token only holds a backend detected on this CPU, and `MatRef`'s constructors
             // and the shape checks of the calling method establish the slice contract of the backends.
             #[cfg(target_arch = "x86_64")]
-            super::Isa::Avx2 => unsafe { avx2::$f($($arg),*) },
+            super::Isa::Avx2 => unsafe { avx2::$f $(::<$($g),*>)? ($($arg),*) },
             // SAFETY: as above.
             #[cfg(target_arch = "aarch64")]
-            super::Isa::Neon => unsafe { neon::$f($($arg),*) },
+            super::Isa::Neon => unsafe { neon::$f $(::<$($g),*>)? ($($arg),*) },
             // SAFETY: the scalar backend checks its indexing.
-            _ => unsafe { scalar::$f($($arg),*) },
+            _ => unsafe { scalar::$f $(::<$($g),*>)? ($($arg),*) },
         }
     };
 }
@@ -514,7 +514,7 @@ impl<'a> MatRef<'a> {
                 with_values!(values, |w, s| with_indices!(col_idx, |idx| {
                     let (w, idx, s) = (&w[a..b], &idx[a..b], super::row_scale(s, i));
                     if vector {
-                        out[0] += s * on_backend!(k, gather_dot(w, idx, x));
+                        out[0] += s * on_backend!(k, gather_dot::<_, _, false>(w, idx, x));
                     } else {
                         on_backend!(k, gather_batch_add(w, idx, s, x, batch, out));
                     }

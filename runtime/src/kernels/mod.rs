@@ -115,7 +115,7 @@ macro_rules! row_loops {
             for (i, yi) in y.iter_mut().enumerate() {
                 let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
                 // SAFETY: the module's contract.
-                *yi += super::row_scale(scales, i) * unsafe { gather_dot(&w[s..e], &idx[s..e], x) };
+                *yi += super::row_scale(scales, i) * unsafe { gather_dot::<W, I, false>(&w[s..e], &idx[s..e], x) };
             }
         }
 
@@ -148,7 +148,7 @@ macro_rules! row_loops {
                 let i = order.map_or(pos, |o| o[pos] as usize);
                 let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
                 // SAFETY: the module's contract.
-                let new = super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { gather_dot(&w[s..e], &idx[s..e], x) });
+                let new = super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { gather_dot::<W, I, true>(&w[s..e], &idx[s..e], x) });
                 r = super::larger(r, (new - x[i]).abs());
                 x[i] = new;
             }

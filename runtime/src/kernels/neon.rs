@@ -12,7 +12,11 @@ use super::element::{Index, Weight};
 /// # Safety
 /// `idx.len() == w.len()`; every `idx[k] < x.len()`.
 #[inline]
-pub(crate) unsafe fn gather_dot<W: Weight, I: Index>(w: &[W], idx: &[I], x: &[f32]) -> f32 {
+pub(crate) unsafe fn gather_dot<W: Weight, I: Index, const CHAIN: bool>(
+    w: &[W],
+    idx: &[I],
+    x: &[f32],
+) -> f32 {
     let n = w.len().min(idx.len());
     let mut acc0 = vdupq_n_f32(0.0);
     let mut acc1 = vdupq_n_f32(0.0);
@@ -82,7 +86,39 @@ pub(crate) unsafe fn dot<W: Weight>(w: &[W], x: &[f32]) -> f32 {
     sum
 }
 
-/// `out[b] += s * sum_k w[k] * x[col(k) * batch + b]`, 16 then 4 lanes at a time, scalar tail.
+/// Lanes `b..b + 4R` of `out += s * sum_k w[k] * x[col(k), :]`, in `R` register accumulators.
+///
+/// # Safety
+/// `b + 4R <= batch <= out.len()`; for every `k < w.len()`, `(col(k) + 1) * batch <= x.len()`.
+#[inline]
+unsafe fn block<const R: usize, W: Weight>(
+    w: &[W],
+    col: &impl Fn(usize) -> usize,
+    s: f32,
+    x: &[f32],
+    batch: usize,
+    b: usize,
+    out: &mut [f32],
+) {
+    let (xp, op) = (x.as_ptr(), out.as_mut_ptr());
+    let mut a = [vdupq_n_f32(0.0); R];
+    // SAFETY: loads read x[col(k) * batch + b..+4R] and out[b..b + 4R], inside both slices by the contract.
+    unsafe {
+        for (k, wk) in w.iter().enumerate() {
+            let wk = vdupq_n_f32(wk.to_f32());
+            let c = xp.add(col(k) * batch + b);
+            for (r, acc) in a.iter_mut().enumerate() {
+                *acc = vfmaq_f32(*acc, wk, vld1q_f32(c.add(4 * r)));
+            }
+        }
+        let o = op.add(b);
+        for (r, acc) in a.iter().enumerate() {
+            vst1q_f32(o.add(4 * r), vfmaq_n_f32(vld1q_f32(o.add(4 * r)), *acc, s));
+        }
+    }
+}
+
+/// `out[b] += s * sum_k w[k] * x[col(k) * batch + b]`, 32 then 4 lanes at a time, scalar tail.
 ///
 /// # Safety
 /// `out.len() >= batch`; for every `k < w.len()`, `(col(k) + 1) * batch <= x.len()`.
@@ -95,44 +131,16 @@ unsafe fn batch_add_with<W: Weight>(
     batch: usize,
     out: &mut [f32],
 ) {
-    let (xp, op) = (x.as_ptr(), out.as_mut_ptr());
     let mut b = 0;
-    // SAFETY (whole block): every load reads x[col(k) * batch + b + 0..lanes] with b + lanes <= batch, inside
-    // `x` by the caller's contract; every store writes out[b..b + lanes] with b + lanes <= batch <= out.len().
+    // SAFETY (both loops): each block covers lanes b..b + 4R with b + 4R <= batch, which is `block`'s contract.
     unsafe {
-        while b + 16 <= batch {
-            let (mut a0, mut a1, mut a2, mut a3) = (
-                vdupq_n_f32(0.0),
-                vdupq_n_f32(0.0),
-                vdupq_n_f32(0.0),
-                vdupq_n_f32(0.0),
-            );
-            for (k, wk) in w.iter().enumerate() {
-                let wk = vdupq_n_f32(wk.to_f32());
-                let c = xp.add(col(k) * batch + b);
-                a0 = vfmaq_f32(a0, wk, vld1q_f32(c));
-                a1 = vfmaq_f32(a1, wk, vld1q_f32(c.add(4)));
-                a2 = vfmaq_f32(a2, wk, vld1q_f32(c.add(8)));
-                a3 = vfmaq_f32(a3, wk, vld1q_f32(c.add(12)));
-            }
-            let o = op.add(b);
-            vst1q_f32(o, vfmaq_n_f32(vld1q_f32(o), a0, s));
-            vst1q_f32(o.add(4), vfmaq_n_f32(vld1q_f32(o.add(4)), a1, s));
-            vst1q_f32(o.add(8), vfmaq_n_f32(vld1q_f32(o.add(8)), a2, s));
-            vst1q_f32(o.add(12), vfmaq_n_f32(vld1q_f32(o.add(12)), a3, s));
-            b += 16;
+        // 8 accumulators (32 lanes) cover the FMA latency x throughput of current cores.
+        while b + 32 <= batch {
+            block::<8, W>(w, &col, s, x, batch, b, out);
+            b += 32;
         }
         while b + 4 <= batch {
-            let mut a0 = vdupq_n_f32(0.0);
-            for (k, wk) in w.iter().enumerate() {
-                a0 = vfmaq_f32(
-                    a0,
-                    vdupq_n_f32(wk.to_f32()),
-                    vld1q_f32(xp.add(col(k) * batch + b)),
-                );
-            }
-            let o = op.add(b);
-            vst1q_f32(o, vfmaq_n_f32(vld1q_f32(o), a0, s));
+            block::<1, W>(w, &col, s, x, batch, b, out);
             b += 4;
         }
     }

@@ -8,7 +8,11 @@ use super::element::{Index, Weight};
 /// # Safety
 /// Always safe to call (indexing is checked); `unsafe` only to share the signature of the SIMD backends.
 #[inline]
-pub(crate) unsafe fn gather_dot<W: Weight, I: Index>(w: &[W], idx: &[I], x: &[f32]) -> f32 {
+pub(crate) unsafe fn gather_dot<W: Weight, I: Index, const CHAIN: bool>(
+    w: &[W],
+    idx: &[I],
+    x: &[f32],
+) -> f32 {
     w.iter()
         .zip(idx)
         .map(|(w, j)| w.to_f32() * x[j.to_usize()])
