@@ -113,10 +113,7 @@ pub fn run(args: &Args) -> CliResult {
         .clone()
         .unwrap_or_else(|| with_suffix(&args.out, ".report.json"));
     let resume = if args.resume {
-        let text = std::fs::read(&ckpt_path).map_err(|e| CliError::at(&ckpt_path, e))?;
-        let ck: Checkpoint = serde_json::from_slice(&text)
-            .map_err(|e| CliError::at(&ckpt_path, format!("not a wolfpack checkpoint: {e}")))?;
-        Some(ck)
+        Some(Checkpoint::load(&ckpt_path).map_err(|e| CliError(e.to_string()))?)
     } else {
         None
     };
@@ -146,9 +143,7 @@ pub fn run(args: &Args) -> CliResult {
                 stats.kappa
             ));
             // The checkpoint is replaced atomically, so an interruption at any moment leaves the last whole one.
-            let saved = serde_json::to_vec(ck)
-                .map_err(|e| CliError::at(&ckpt_path, e))
-                .and_then(|b| write_atomic(&ckpt_path, &b).map_err(|e| CliError(e.to_string())));
+            let saved = ck.save(&ckpt_path).map_err(|e| CliError(e.to_string()));
             if let Err(e) = saved {
                 ckpt_error.get_or_insert(e);
             }
