@@ -26,7 +26,9 @@ use crate::model::Plan;
 pub enum Method {
     /// Direct when `A = 0`, one exact sweep when `A` is triangular in the stored order, Anderson acceleration
     /// (depth 5) for single inputs when the certified `kappa >= 0.9` (where it cut iterations 10-80x in
-    /// `docs/BENCHMARKS.md`), else Gauss-Seidel (Picard when `A` is low-rank, whose single rows are expensive).
+    /// `docs/BENCHMARKS.md`), else Gauss-Seidel when `A` has long rows (mean `nnz / n >= 8`, dense or CSR) and
+    /// Picard otherwise (short rows make a sweep's serial chain latency-bound; low-rank rows are expensive).
+    /// See `prefers_gauss_seidel`.
     #[default]
     Auto,
     /// Picard (Jacobi) iteration, whole-vector products.
@@ -180,7 +182,7 @@ pub(crate) fn solve_hidden(
             depth = AUTO_ANDERSON_DEPTH;
             Solver::Anderson
         }
-        Method::Auto if a.has_cheap_rows() => Solver::GaussSeidel,
+        Method::Auto if prefers_gauss_seidel(a, plan.n) => Solver::GaussSeidel,
         Method::Auto | Method::Picard => Solver::Picard,
         Method::GaussSeidel => Solver::GaussSeidel,
         Method::Anderson { depth: d } => {
@@ -274,6 +276,24 @@ pub(crate) fn solve_hidden(
         residual,
         tolerance: tol,
     })
+}
+
+/// Mean stored entries per row of `A` from which `Method::Auto` prefers Gauss-Seidel sweeps to Picard steps:
+/// one full 8-lane gather (the AVX2 kernels' width).
+const AUTO_GAUSS_SEIDEL_ROW_NNZ: usize = 8;
+
+/// The cost model behind `Method::Auto` for a non-triangular contraction (single inputs and batches alike).
+///
+/// Both iterations do the same work per step, about `nnz(A) + n` operations, and Gauss-Seidel usually needs fewer
+/// steps (each sweep uses the newest values). But a sweep is one serial chain: row `i` may gather the value
+/// row `i - 1` has just stored, so every row pays the latency of its gather, product, activation and store,
+/// whereas the rows of a Picard step are independent and pipeline. With long rows (`nnz / n >= 8`, at least
+/// one full gather vector per row) the dot products dominate and Gauss-Seidel's fewer sweeps win; with short
+/// rows the per-row latency dominates and Picard wins. Measured on the compressed Fashion-MNIST model
+/// (n = 256, nnz(A) = 200, kappa 0.5; `docs/BENCHMARKS.md`, "Solver choice"). Low-rank `A` has expensive single
+/// rows and always takes Picard.
+pub(crate) fn prefers_gauss_seidel(a: MatRef, n: usize) -> bool {
+    a.has_cheap_rows() && a.stored() >= AUTO_GAUSS_SEIDEL_ROW_NNZ.saturating_mul(n)
 }
 
 /// One in-place sweep `x[i, :] <- relu(z[i, :] + A[i, :] x)` over units `order` (default `0..n`); returns the

@@ -42,7 +42,7 @@ pub struct Args {
     /// default: uniform random values in [0, 1). ONNX models with another input size get random inputs.
     #[arg(long)]
     pub inputs: Option<PathArg>,
-    /// The runtime's fixed-point iteration (auto: one sweep for triangular A, else Gauss-Seidel).
+    /// The runtime's fixed-point iteration (auto: one sweep for triangular A, else Gauss-Seidel for long rows of A, Picard for short ones).
     #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
     pub method: MethodArg,
     /// Override of the model's solver tolerance (`max |x_{k+1} - x_k|` at which iterations stop).
