@@ -91,6 +91,8 @@ step_clippy() {
 }
 
 step_test() {
+    # The C-ABI test links target/debug/libwolfpack_runtime.a, which `cargo test` alone does not produce.
+    run cargo build -p wolfpack-runtime
     if [ -z "${RELEASE_TEST_PACKAGES}" ]; then
         run cargo test --workspace
         return 0
