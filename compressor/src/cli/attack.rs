@@ -13,12 +13,9 @@ use crate::robust::{Norm, Threat};
 pub struct Args {
     /// The `.wpk` model file.
     pub model: PathBuf,
-    /// Data folder (as for `compress`); its test split is attacked. Default: as for `compress`.
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// Use the embedded 8x8 digits.
-    #[arg(long, conflicts_with = "data")]
-    pub embedded: bool,
+    /// The data set (its test split is the one evaluated).
+    #[command(flatten)]
+    pub data: super::data_args::DataArgs,
     /// Norm of the perturbation ball (intersected with the [0, 1] input box).
     #[arg(long, default_value = "linf")]
     pub norm: String,
@@ -56,7 +53,7 @@ pub fn run(args: &Args) -> CliResult {
     let norm: Norm = args.norm.parse().map_err(|e| CliError(format!("{e}")))?;
     let model =
         wolfpack_runtime::Model::open(&args.model).map_err(|e| CliError::at(&args.model, e))?;
-    let splits = super::compress::load_data(args.data.as_deref(), args.embedded)?;
+    let splits = args.data.load()?;
     let data = &splits.test;
     let target = Target::new(&model, data, args.limit).map_err(|e| CliError::at(&args.model, e))?;
     let mut points = Vec::new();

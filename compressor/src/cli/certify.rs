@@ -13,12 +13,9 @@ use crate::robust::Norm;
 pub struct Args {
     /// The `.wpk` model file.
     pub model: PathBuf,
-    /// Data folder (as for `compress`); its test split is used. Default: as for `compress`.
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// Use the embedded 8x8 digits.
-    #[arg(long, conflicts_with = "data")]
-    pub embedded: bool,
+    /// The data set (its test split is the one evaluated).
+    #[command(flatten)]
+    pub data: super::data_args::DataArgs,
     /// Norm of the ball: linf (interval bounds are boxes).
     #[arg(long, default_value = "linf")]
     pub norm: String,
@@ -43,7 +40,7 @@ pub fn run(args: &Args) -> CliResult {
     }
     let model =
         wolfpack_runtime::Model::open(&args.model).map_err(|e| CliError::at(&args.model, e))?;
-    let splits = super::compress::load_data(args.data.as_deref(), args.embedded)?;
+    let splits = args.data.load()?;
     let data = &splits.test;
     if data.p != model.n_inputs() {
         return Err(CliError::at(

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use wolfpack_format::{write_atomic, ValueType};
 
 use super::{CliError, CliResult};
-use crate::data::{self, Splits};
+use crate::data::Splits;
 use crate::evaluate::{evaluate, Evaluation};
 use crate::pack::compressed_model_file;
 use crate::train::{self, Checkpoint, CompressConfig, Compressed, EpochStats, Quant};
@@ -16,13 +16,9 @@ use crate::train::{self, Checkpoint, CompressConfig, Compressed, EpochStats, Qua
 /// Arguments of `compress`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Folder of MNIST-style IDX files, `train.csv`/`test.csv` (label first), or `.npy` pairs. Default:
-    /// Fashion-MNIST when Debian's `dataset-fashion-mnist` is installed, else the 8x8 digits embedded in wolfpack.
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// Use the 8x8 digits embedded in wolfpack (1,797 images) whatever else is installed.
-    #[arg(long, conflicts_with = "data")]
-    pub embedded: bool,
+    /// The data set: trained on its train split, scored on its test split.
+    #[command(flatten)]
+    pub data: super::data_args::DataArgs,
     /// Budget of stored weights of A, B, C and D together.
     #[arg(long, default_value_t = 10_000)]
     pub max_nnz: usize,
@@ -106,7 +102,7 @@ pub fn run(args: &Args) -> CliResult {
             wolfpack_format::layout::MAX_DIM
         )));
     }
-    let splits = load_data(args.data.as_deref(), args.embedded)?;
+    let splits = args.data.load()?;
     let ckpt_path = with_suffix(&args.out, ".ckpt");
     let report_path = args
         .report
@@ -195,16 +191,6 @@ pub fn run(args: &Args) -> CliResult {
         report.print(&report_path, &plot_path);
     }
     Ok(())
-}
-
-/// The data set a command works on: `--data DIR`, `--embedded`, or the default.
-pub(super) fn load_data(dir: Option<&Path>, embedded: bool) -> Result<Splits, CliError> {
-    let splits = match dir {
-        Some(d) => data::load_dir(d),
-        None if embedded => data::digits::load(),
-        None => data::default_dataset(),
-    };
-    splits.map_err(|e| CliError(e.to_string()))
 }
 
 fn progress_bar(epochs: usize, hidden: bool) -> ProgressBar {

@@ -10,12 +10,9 @@ use crate::evaluate::evaluate;
 pub struct Args {
     /// The `.wpk` model file.
     pub model: PathBuf,
-    /// Data folder (as for `compress`); its test split is used. Default: as for `compress`.
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// Use the embedded 8x8 digits.
-    #[arg(long, conflicts_with = "data")]
-    pub embedded: bool,
+    /// The data set (its test split is the one evaluated).
+    #[command(flatten)]
+    pub data: super::data_args::DataArgs,
     /// Print {"accuracy": ..., "n": ..., "mean_iterations": ...}.
     #[arg(long)]
     pub json: bool,
@@ -25,7 +22,7 @@ pub struct Args {
 pub fn run(args: &Args) -> CliResult {
     let model =
         wolfpack_runtime::Model::open(&args.model).map_err(|e| CliError::at(&args.model, e))?;
-    let splits = super::compress::load_data(args.data.as_deref(), args.embedded)?;
+    let splits = args.data.load()?;
     let ev = evaluate(&model, &splits.test)
         .map_err(|e| CliError::at(&args.model, format!("{e} ({})", splits.name)))?;
     if args.json {

@@ -8,6 +8,7 @@ mod attack;
 mod bench;
 mod certify;
 mod compress;
+mod data_args;
 mod eval;
 mod export_npz;
 mod export_onnx;
