@@ -162,8 +162,10 @@ fn write_case(
     let mut text = format!("{p} {q} {count}\n");
     let mut y = vec![0.0; q];
     let mut iterations = Vec::new();
+    let mut all = Vec::with_capacity(count * p);
     for _ in 0..count {
         let u: Vec<f32> = (0..p).map(&mut input).collect();
+        all.extend_from_slice(&u);
         let stats = session
             .predict(&model, &u, &mut y)
             .map_err(|e| e.to_string())?;
@@ -184,6 +186,16 @@ fn write_case(
         )
         .unwrap();
     }
+    // The batch API iterates all inputs together (they share a stopping test), so its outputs differ from the
+    // single ones within the solver tolerance: the JNI batch is compared against the Rust batch, written here.
+    let mut batch_out = vec![0.0; count * q];
+    session
+        .predict_batch(&model, &all, count, &mut batch_out)
+        .map_err(|e| e.to_string())?;
+    let batch_text: Vec<String> = batch_out.iter().map(|x| x.to_string()).collect();
+    let batch_path = dir.join(format!("{name}.batch"));
+    std::fs::write(&batch_path, batch_text.join(" ") + "\n")
+        .map_err(|e| format!("{}: {e}", batch_path.display()))?;
     let reference = dir.join(format!("{name}.ref"));
     std::fs::write(&reference, text).map_err(|e| format!("{}: {e}", reference.display()))?;
     let (lo, hi) = (
