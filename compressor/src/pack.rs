@@ -5,17 +5,7 @@ use wolfpack_format::{Matrix, Metadata, ModelFile, StoredMatrix, ValueType};
 
 use crate::data::Preprocess;
 use crate::model::{Params, Which};
-use crate::train::{Compressed, Quant};
-
-/// The format's value type for a training quantisation setting.
-pub fn value_type(q: Quant) -> ValueType {
-    match q {
-        Quant::F32 => ValueType::F32,
-        Quant::F16 => ValueType::F16,
-        Quant::Bf16 => ValueType::Bf16,
-        Quant::I8 => ValueType::I8,
-    }
-}
+use crate::train::Compressed;
 
 /// Builds the model file for `params` (stored as CSR in `dtype`; all-zero matrices are omitted).
 ///
@@ -65,13 +55,7 @@ pub fn model_file(
 
 /// The model file of a finished compression run, with its provenance (data set, accuracy, settings).
 pub fn compressed_model_file(c: &Compressed, dataset: &str) -> ModelFile {
-    let mut file = model_file(
-        &c.params,
-        value_type(c.quant),
-        c.kappa,
-        c.preprocess,
-        &c.labels,
-    );
+    let mut file = model_file(&c.params, c.quant, c.kappa, c.preprocess, &c.labels);
     let s = c.config.eval_solve;
     file.meta.solver.tolerance = s.tol;
     file.meta.solver.max_iterations = s.max_iter as u32;

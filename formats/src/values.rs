@@ -3,7 +3,8 @@
 use half::{bf16, f16};
 
 /// How weight values are stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ValueType {
     /// IEEE binary32.
     F32,

@@ -11,7 +11,7 @@ use super::{CliError, CliResult};
 use crate::data::Splits;
 use crate::evaluate::{evaluate, Evaluation};
 use crate::pack::compressed_model_file;
-use crate::train::{self, Checkpoint, CompressConfig, Compressed, EpochStats, Quant};
+use crate::train::{self, Checkpoint, CompressConfig, Compressed, EpochStats};
 
 /// Arguments of `compress`.
 #[derive(Debug, clap::Args)]
@@ -57,15 +57,6 @@ pub struct Args {
     pub robust_limit: usize,
 }
 
-fn quant(t: ValueType) -> Quant {
-    match t {
-        ValueType::F32 => Quant::F32,
-        ValueType::F16 => Quant::F16,
-        ValueType::Bf16 => Quant::Bf16,
-        ValueType::I8 => Quant::I8,
-    }
-}
-
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
@@ -77,7 +68,7 @@ pub fn run(args: &Args) -> CliResult {
     let mut cfg = CompressConfig {
         max_nnz: Some(args.max_nnz),
         seed: args.seed,
-        quant: quant(args.dtype),
+        quant: args.dtype,
         ..CompressConfig::default()
     };
     if let Some(h) = args.hidden {
@@ -253,7 +244,7 @@ impl<'a> Report<'a> {
             nnz: c.nnz.iter().sum(),
             nnz_per_matrix: serde_json::json!({"A": a, "B": b, "C": cc, "D": d}),
             file_bytes: bytes,
-            dtype: format!("{:?}", c.quant).to_lowercase(),
+            dtype: c.quant.name().to_string(),
             kappa: c.kappa,
             mean_iterations: stored.mean_iterations,
             training_seconds: c.train_seconds,

@@ -2,20 +2,10 @@
 
 use crate::model::{Params, Which};
 use half::{bf16, f16};
-use serde::{Deserialize, Serialize};
 
-/// Value type of the stored weight matrices (biases stay f32: they are few).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Quant {
-    /// 32-bit floats: no rounding.
-    F32,
-    /// IEEE half precision (10-bit mantissa): the default.
-    F16,
-    /// bfloat16 (7-bit mantissa, f32's range).
-    Bf16,
-    /// 8-bit integers with one f32 scale per row: `w = s_i q`, `s_i = max_j |w_ij| / 127`.
-    I8,
-}
+/// Value type of the stored weight matrices (biases stay f32: they are few): the format's own type, so that the
+/// rounding simulated here is the one the writer applies.
+pub use wolfpack_format::ValueType as Quant;
 
 fn round_row(row: &mut [f32], q: Quant) {
     match q {
