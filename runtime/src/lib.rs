@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 
 mod anderson;
+mod blocks;
 mod error;
 pub mod kernels;
 mod model;
@@ -34,6 +35,7 @@ mod session;
 mod solve;
 
 pub mod ffi;
+pub use blocks::BlockStructure;
 pub use error::Error;
 pub use model::Model;
 pub use session::Session;

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use wolfpack_format::{AlignedBytes, Metadata, ModelView, Role, Structure};
 
+use crate::blocks::{BlockStructure, Blocks};
 use crate::error::Error;
 use crate::kernels::{Kernels, MatRef};
 use crate::session::Session;
@@ -41,6 +42,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) b: Option<MatRef<'a>>,
     pub(crate) c: Option<MatRef<'a>>,
     pub(crate) d: Option<MatRef<'a>>,
+    /// The block-triangular plan of a dense or CSR `A` with stored weights.
+    pub(crate) blocks: Option<Blocks>,
 }
 
 impl<'a> Plan<'a> {
@@ -48,7 +51,9 @@ impl<'a> Plan<'a> {
         let dims = view.meta.dims;
         let mat = |role: Role| view.matrix(role).map(MatRef::try_from).transpose();
         let (a, b, c, d) = (mat(Role::A)?, mat(Role::B)?, mat(Role::C)?, mat(Role::D)?);
+        let blocks = a.as_ref().filter(|a| a.stored() > 0).and_then(Blocks::new);
         Ok(Plan {
+            blocks,
             n: dims.hidden as usize,
             p: dims.inputs as usize,
             q: dims.outputs as usize,
@@ -196,6 +201,12 @@ impl<'a> Model<'a> {
     /// What the reader proved about `A`: its contraction bound and whether it is triangular in the stored order.
     pub fn structure(&self) -> Structure {
         self.plan.view.structure
+    }
+
+    /// The block-triangular structure of `A` found at load (strongly connected components of its sparsity graph;
+    /// see `Method::Auto`), or `None` when `A` is absent, empty or low-rank.
+    pub fn blocks(&self) -> Option<BlockStructure> {
+        self.plan.blocks.as_ref().map(|b| b.summary)
     }
 
     /// The parsed file (matrices, biases, order), borrowed from the model.

@@ -1,6 +1,9 @@
 //! The fixed-point solve `x = relu(A x + z)`, `z = B u + b`, for one input or a batch (columns x batch layout).
 //!
 //! * **Direct** (`A = 0`): `x = relu(z)`.
+//! * **Block-triangular** (`Method::Auto` for dense and CSR `A`): the strongly connected components of `A`'s
+//!   sparsity graph in dependency order (`blocks.rs`): empty rows, acyclic rows and self-loops exact in one
+//!   pass, only the cyclic components iterated (Gauss-Seidel restricted to their rows).
 //! * **Triangular sweep**: when `A` is strictly lower-triangular under the stored evaluation order (every
 //!   feed-forward network is), unit `order[k]` depends only on units evaluated before it, so one Gauss-Seidel
 //!   sweep in that order is exact.
@@ -17,6 +20,7 @@
 //! silently unconverged answer. A non-finite update fails with [`Error::NotFinite`].
 
 use crate::anderson::{Anderson, MAX_DEPTH};
+use crate::blocks::relu_into;
 use crate::error::Error;
 use crate::kernels::{larger, Kernels, MatRef};
 use crate::model::Plan;
@@ -24,11 +28,11 @@ use crate::model::Plan;
 /// Which iteration to run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Method {
-    /// Direct when `A = 0`, one exact sweep when `A` is triangular in the stored order, Anderson acceleration
-    /// (depth 5) for single inputs when the certified `kappa >= 0.9` (where it cut iterations 10-80x in
-    /// `docs/BENCHMARKS.md`), else Gauss-Seidel when `A` has long rows (mean `nnz / n >= 8`, dense or CSR) and
-    /// Picard otherwise (short rows make a sweep's serial chain latency-bound; low-rank rows are expensive).
-    /// See `prefers_gauss_seidel`.
+    /// Direct when `A = 0`. For dense and CSR `A`: the block-triangular solve (`Solver::TriangularSweep` when it
+    /// has no cyclic component, else `Solver::BlockTriangular`), except for single inputs when cyclic components
+    /// hold at least half of the units and the certified `kappa >= 0.9`: those take Anderson acceleration
+    /// (depth 5; it cut iterations 10-80x in `docs/BENCHMARKS.md`). For low-rank `A`: one exact sweep when it is triangular in the stored
+    /// order, Anderson for single inputs from `kappa >= 0.9`, else Picard (a low-rank row is expensive).
     #[default]
     Auto,
     /// Picard (Jacobi) iteration, whole-vector products.
@@ -48,7 +52,8 @@ pub enum Method {
 pub enum Solver {
     /// `A = 0`: `x = relu(B u + b)`.
     Direct,
-    /// One exact sweep in the stored order (`A` strictly triangular under it).
+    /// One exact sweep: `A` strictly triangular in the stored order, or the block-triangular solve of an `A` with
+    /// no cycle other than self-loops (solved in closed form).
     TriangularSweep,
     /// Picard iteration.
     Picard,
@@ -56,6 +61,10 @@ pub enum Solver {
     GaussSeidel,
     /// Anderson-accelerated Picard iteration.
     Anderson,
+    /// The block-triangular solve with at least one cyclic component: everything else exact in one pass, each
+    /// cyclic component iterated on its own rows. `SolveStats::iterations` is the most sweeps any component
+    /// needed.
+    BlockTriangular,
 }
 
 /// Overrides of the model's solver defaults; `None` keeps the default from the metadata.
@@ -72,10 +81,13 @@ pub struct SolveOptions {
 /// How a solve went.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SolveStats {
-    /// Iterations (sweeps or Picard steps) run; 1 for the direct and triangular cases.
+    /// Iterations (sweeps or Picard steps) run; 1 for the direct and triangular cases; for the block-triangular
+    /// solve, the most sweeps any cyclic component needed.
     pub iterations: u32,
     /// Last update `||x_{k+1} - x_k||_inf` over the whole batch (0 for the direct and triangular cases, which
-    /// are exact by structure).
+    /// are exact by structure). The block-triangular solve reports the true residual
+    /// `max |x - relu(A x + z)|` of the returned state, measured over the self-loop and cyclic rows (every other
+    /// row is evaluated once from final values, so its residual is 0).
     pub residual: f32,
     /// The solver used.
     pub solver: Solver,
@@ -174,11 +186,39 @@ pub(crate) fn solve_hidden(
     };
     let order = plan.view.order;
     let mut depth = 0;
+    let anderson_pays = batch == 1 && plan.view.structure.kappa >= AUTO_ANDERSON_KAPPA;
+    if let Some(blocks) = plan.blocks.as_ref() {
+        let cyclic = blocks.summary.cyclic_blocks > 0;
+        // Anderson iterates all of A; the plan only its cyclic rows. Anderson wins when those are most of A.
+        let mostly_cyclic = 2 * blocks.summary.cyclic_rows >= plan.n;
+        if options.method == Method::Auto && !(mostly_cyclic && anderson_pays) {
+            let (iterations, residual) = if batch == 1 {
+                blocks.solve(&a, k, z, x, (tol, cap))?
+            } else {
+                blocks.solve_batch(&a, k, z, x, batch, &mut prev[..batch], (tol, cap))?
+            };
+            if !(residual.is_finite() && all_finite(x)) {
+                return Err(Error::NotFinite {
+                    what: "hidden state",
+                });
+            }
+            let solver = if cyclic {
+                Solver::BlockTriangular
+            } else {
+                Solver::TriangularSweep
+            };
+            return Ok(SolveStats {
+                iterations,
+                residual,
+                solver,
+            });
+        }
+    }
     let solver = match options.method {
         Method::Auto if plan.view.structure.triangular && a.has_cheap_rows() => {
             Solver::TriangularSweep
         }
-        Method::Auto if batch == 1 && plan.view.structure.kappa >= AUTO_ANDERSON_KAPPA => {
+        Method::Auto if anderson_pays => {
             depth = AUTO_ANDERSON_DEPTH;
             Solver::Anderson
         }
@@ -336,11 +376,4 @@ fn gauss_seidel_sweep(
 /// Whether every value is finite; a branch-free reduction (no early exit) so it vectorises.
 pub(crate) fn all_finite(v: &[f32]) -> bool {
     v.iter().fold(true, |ok, x| ok & x.is_finite())
-}
-
-/// `x = relu(z)`.
-fn relu_into(z: &[f32], x: &mut [f32]) {
-    for (xi, &zi) in x.iter_mut().zip(z) {
-        *xi = larger(0.0, zi);
-    }
 }

@@ -64,6 +64,11 @@ fn steady_state_predictions_allocate_nothing() {
         AKind::LowRank(0.5),
         AKind::Zero,
         AKind::DenseContraction(0.5),
+        // The block plan with exact runs, self-loops and cyclic components.
+        AKind::Sparse {
+            kappa: 0.6,
+            per_mille: 60,
+        },
     ];
     for (seed, a) in kinds.into_iter().enumerate() {
         let bytes = random_model(seed as u64, 24, 16, 4, a, ValueType::F16, true)

@@ -105,6 +105,23 @@ proptest! {
         prop_assert!(used.chunks(batch).step_by(3).all(|c| c.iter().all(|&s| s == auto)), "{used:?}");
     }
 
+    /// The block-triangular plan on random sparse graphs (empty rows, self-loops, chains, small cycles, one big
+    /// component, depending on the density), n from 1: Auto matches the reference like every other method, and
+    /// reports one exact pass exactly when the plan has no cyclic component.
+    #[test]
+    fn block_plans_match_reference(seed in any::<u64>(), n in 1usize..40, p in 1usize..12, q in 1usize..5, dt in 0usize..4, batch in 1usize..7, per_mille in 0u32..300, kappa in 0.1f32..0.85) {
+        let a = AKind::Sparse { kappa, per_mille };
+        let used = check_model(seed, n, p, q, a, DTYPES[dt], batch)?;
+        let bytes = random_model(seed, n, p, q, a, DTYPES[dt], seed.is_multiple_of(2)).to_bytes().unwrap();
+        let model = Model::from_bytes(&bytes).unwrap();
+        let auto = match model.blocks() {
+            None => Solver::Direct,
+            Some(b) if b.cyclic_blocks == 0 => Solver::TriangularSweep,
+            Some(_) => Solver::BlockTriangular,
+        };
+        prop_assert!(used.chunks(batch).step_by(3).all(|c| c.iter().all(|&s| s == auto)), "{used:?}");
+    }
+
     #[test]
     fn low_rank_and_zero_a_match_reference(seed in any::<u64>(), n in 1usize..16, p in 1usize..12, q in 1usize..5, dt in 0usize..4, batch in 1usize..9, zero in any::<bool>()) {
         let a = if zero { AKind::Zero } else { AKind::LowRank(0.6) };
@@ -129,6 +146,88 @@ fn triangular_sweep_is_exactly_one_iteration() {
         (1, Solver::TriangularSweep)
     );
     assert!(max_rel_err(&out, &reference(&bytes, &random_input(10, 1)).0) < 1e-5);
+}
+
+#[test]
+fn an_upper_chain_is_one_pass_for_the_block_plan_and_n_sweeps_for_gauss_seidel() {
+    let n = 40;
+    let bytes = random_model(4, n, 6, 3, AKind::Chain(0.9), ValueType::F32, true)
+        .to_bytes()
+        .unwrap();
+    let model = Model::from_bytes(&bytes).unwrap();
+    assert!(!model.structure().triangular);
+    let b = model.blocks().unwrap();
+    assert_eq!((b.empty_rows, b.exact_rows, b.cyclic_blocks), (1, n - 1, 0));
+    let u = random_input(6, 3);
+    let want = reference(&bytes, &u).0;
+    let (out, stats) = model.predict(&u, &SolveOptions::default()).unwrap();
+    assert_eq!(
+        (stats.solver, stats.iterations, stats.residual),
+        (Solver::TriangularSweep, 1, 0.0)
+    );
+    assert!(max_rel_err(&out, &want) < 1e-5);
+    let gs = SolveOptions {
+        method: Method::GaussSeidel,
+        ..SolveOptions::default()
+    };
+    assert!(model.predict(&u, &gs).unwrap().1.iterations > 1);
+}
+
+#[test]
+fn block_plan_iterations_are_the_slowest_component_and_its_residual_is_true() {
+    // Two 2-cycles with different rates, x_0 <-> x_1 (0.8) and x_2 <-> x_3 (0.3), and a row reading both.
+    use wolfpack_format::{Matrix, StoredMatrix};
+    let n = 5;
+    let mut a = vec![0.0f32; n * n];
+    a[1] = 0.8;
+    a[n] = 0.8;
+    a[2 * n + 3] = 0.3;
+    a[3 * n + 2] = 0.3;
+    a[4 * n] = 0.5;
+    a[4 * n + 2] = -0.3;
+    let mut file = random_model(8, n, 3, 2, AKind::Zero, ValueType::F32, false);
+    file.a = Some(StoredMatrix::new(
+        Matrix::csr_from_dense(n, n, &a),
+        ValueType::F32,
+    ));
+    file.bias_x = vec![1.0; n];
+    let bytes = file.to_bytes().unwrap();
+    let model = Model::from_bytes(&bytes).unwrap();
+    let b = model.blocks().unwrap();
+    assert_eq!((b.cyclic_blocks, b.cyclic_rows, b.exact_rows), (2, 4, 1));
+    let u = [0.0f32; 3];
+    let mut session = Session::new(&model);
+    let mut out = [0.0f32; 2];
+    let run = |session: &mut Session, out: &mut [f32], method, tolerance| {
+        let options = SolveOptions {
+            method,
+            tolerance: Some(tolerance),
+            max_iterations: Some(1000),
+        };
+        session.predict_with(&model, &u, out, &options).unwrap()
+    };
+    let fast_slow = run(&mut session, &mut out, Method::Auto, 1e-6);
+    assert_eq!(fast_slow.solver, Solver::BlockTriangular);
+    let gs = run(&mut session, &mut out, Method::GaussSeidel, 1e-6);
+    // The 0.8 cycle sets the count (Gauss-Seidel on the whole of A needs as many sweeps).
+    assert_eq!(fast_slow.iterations, gs.iterations);
+    // The reported residual is max |x - relu(A x + z)| of the returned state, recomputed here in f64.
+    let stats = run(&mut session, &mut out, Method::Auto, 1e-3);
+    let x = session.hidden();
+    let true_residual = (0..n)
+        .map(|i| {
+            let t: f64 = 1.0
+                + (0..n)
+                    .map(|j| f64::from(a[i * n + j]) * f64::from(x[j]))
+                    .sum::<f64>();
+            (t.max(0.0) - f64::from(x[i])).abs()
+        })
+        .fold(0.0, f64::max);
+    assert!(stats.residual > 0.0 && stats.residual <= 1e-3, "{stats:?}");
+    assert!(
+        (true_residual - f64::from(stats.residual)).abs() < 1e-6,
+        "{true_residual} vs {stats:?}"
+    );
 }
 
 #[test]
@@ -248,7 +347,8 @@ fn non_convergence_is_an_error_with_the_numbers() {
             other => panic!("{method:?}: expected NotConverged, got {other:?}"),
         }
     }
-    // With a generous cap Picard converges, slowly; Auto (Anderson, since kappa >= 0.9) in a few steps.
+    // With a generous cap Picard converges, slowly; Anderson in a few steps; Auto solves each self-loop
+    // x_i = relu(0.999 x_i + z_i) in closed form, relu(z_i) / (1 - 0.999), in one pass.
     let run = |method| {
         let options = SolveOptions {
             max_iterations: Some(100_000),
@@ -258,9 +358,11 @@ fn non_convergence_is_an_error_with_the_numbers() {
         model.predict(&random_input(4, 1), &options).unwrap().1
     };
     assert!(run(Method::Picard).iterations > 1000);
+    let anderson = run(Method::Anderson { depth: 5 });
+    assert!(anderson.iterations < 20, "{anderson:?}");
     let auto = run(Method::Auto);
-    assert_eq!(auto.solver, Solver::Anderson);
-    assert!(auto.iterations < 20, "{auto:?}");
+    assert_eq!((auto.solver, auto.iterations), (Solver::TriangularSweep, 1));
+    assert!(auto.residual <= 1e-6, "{auto:?}");
 }
 
 #[test]
@@ -410,24 +512,25 @@ fn sample_model_predicts_like_the_reference() {
     let model = Model::from_bytes(&bytes).unwrap();
     let u = random_input(model.n_inputs(), 5);
     let (out, stats) = model.predict(&u, &SolveOptions::default()).unwrap();
-    // 21 stored weights in 8 rows of A: short rows, so Auto's cost model takes Picard.
-    assert_eq!(stats.solver, Solver::Picard);
+    // 21 stored weights in 8 rows of A, one strongly connected component: the block plan iterates it.
+    assert_eq!(model.blocks().unwrap().cyclic_blocks, 1);
+    assert_eq!(stats.solver, Solver::BlockTriangular);
     assert!(max_rel_err(&out, &reference(&bytes, &u).0) < 1e-5);
     assert_eq!(model.labels(), ["alpha", "beta", "gamma"]);
 }
 
-/// `Method::Auto` on a non-triangular contraction with kappa < 0.9 picks by mean row length of A: Picard for
-/// short rows (the compressed Fashion-MNIST model: n = 256, 200 stored weights, kappa 0.5, where Picard measured
-/// 15 us against Gauss-Seidel's 19 us per prediction), Gauss-Seidel from 8 stored weights per row on.
+/// `Method::Auto` on a dense or CSR contraction (kappa < 0.9) takes the block-triangular plan: one exact pass
+/// when the only cycles are self-loops, iterations on the cyclic components otherwise; low-rank `A` keeps Picard.
 #[test]
-fn auto_picks_picard_for_short_rows_and_gauss_seidel_for_long_rows() {
+fn auto_takes_the_block_plan_for_dense_and_csr_a() {
     let cases = [
-        // One weight per row, n = 256 (less than a gather vector per row).
-        (AKind::Diagonal(0.5), 256, Solver::Picard),
-        // About 12 of 24 columns per row, CSR.
-        (AKind::Contraction(0.5), 24, Solver::GaussSeidel),
+        // Self-loops only (A = 0.5 I): closed form, one pass.
+        (AKind::Diagonal(0.5), 256, Solver::TriangularSweep),
+        // About 12 of 24 columns per row, CSR: one strongly connected component.
+        (AKind::Contraction(0.5), 24, Solver::BlockTriangular),
         // Dense rows.
-        (AKind::DenseContraction(0.5), 16, Solver::GaussSeidel),
+        (AKind::DenseContraction(0.5), 16, Solver::BlockTriangular),
+        (AKind::LowRank(0.5), 16, Solver::Picard),
     ];
     for (kind, n, want) in cases {
         let bytes = random_model(3, n, 20, 4, kind, ValueType::F16, false)
@@ -449,6 +552,7 @@ fn auto_picks_picard_for_short_rows_and_gauss_seidel_for_long_rows() {
                 "{kind:?} n = {n}, nnz(A) = {}, batch {batch}",
                 a.stored()
             );
+            assert!(stats.residual <= 1e-6, "{stats:?}");
             assert!(max_rel_err(&out[..4], &reference(&bytes, &u).0) < 1e-4);
         }
     }

@@ -144,6 +144,37 @@ fn product(what: &'static str, a: usize, b: usize) -> Result<usize, MatrixError>
     a.checked_mul(b).ok_or(MatrixError::TooLarge { what })
 }
 
+/// Row indices checked once against a row count, so that [`MatRef::sweep_rows`] can hand them to the kernels
+/// without checking them again on every call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowList {
+    rows: Vec<u32>,
+    bound: usize,
+}
+
+impl RowList {
+    /// `rows` for a matrix of `bound` rows; fails on the first index that is not below `bound`.
+    pub fn new(rows: Vec<u32>, bound: usize) -> Result<RowList, MatrixError> {
+        match rows.iter().find(|&&r| r as usize >= bound) {
+            Some(&bad) => Err(MatrixError::RowOutOfRange {
+                row: bad as usize,
+                rows: bound,
+            }),
+            None => Ok(RowList { rows, bound }),
+        }
+    }
+
+    /// The indices.
+    pub fn as_slice(&self) -> &[u32] {
+        &self.rows
+    }
+
+    /// The row count they were checked against.
+    pub fn bound(&self) -> usize {
+        self.bound
+    }
+}
+
 /// A borrowed matrix whose structure has been validated, so that the kernels may read it without bounds checks.
 ///
 /// Built by [`MatRef::dense`], [`MatRef::csr`] or [`MatRef::low_rank`]. Products *add* into their output
@@ -467,6 +498,109 @@ impl<'a> MatRef<'a> {
                 |idx| on_backend!(k, csr_gauss_seidel(row_ptr, idx, w, s, z, x, order))
             ))),
             Storage::LowRank { .. } => None,
+        })
+    }
+
+    /// Gauss-Seidel over some rows of a square dense or CSR `M`, for one vector: `x_i <- max(0, z_i + M[i, :] x)`
+    /// for `i` in `rows[range]`, in that order, each update seeing the newest values; returns the largest change.
+    /// With `write = false`, `x` is left unchanged and the result is the residual
+    /// `max_i |relu(z_i + M[i, :] x) - x_i|` over those rows. `None` for low-rank storage.
+    ///
+    /// The block-triangular solve runs its exact runs (one call, in dependency order) and its cyclic components
+    /// (repeated calls) through this; the checks are O(1) because `rows` was checked when it was built.
+    pub fn sweep_rows(
+        &self,
+        k: Kernels,
+        z: &[f32],
+        x: &mut [f32],
+        rows: &RowList,
+        range: core::ops::Range<usize>,
+        write: bool,
+    ) -> Result<Option<f32>, MatrixError> {
+        let rows = self.checked_rows(z, x, rows, range)?;
+        Ok(match self.storage {
+            Storage::Dense { values } => Some(with_values!(values, |w, s| if write {
+                on_backend!(k, dense_rows_relu::<_, true>(w, s, z, x, rows))
+            } else {
+                on_backend!(k, dense_rows_relu::<_, false>(w, s, z, x, rows))
+            })),
+            Storage::Csr {
+                row_ptr,
+                col_idx,
+                values,
+            } => Some(with_values!(values, |w, s| with_indices!(col_idx, |idx| {
+                if write {
+                    on_backend!(
+                        k,
+                        csr_rows_relu::<_, _, true>(row_ptr, idx, w, s, z, x, rows)
+                    )
+                } else {
+                    on_backend!(
+                        k,
+                        csr_rows_relu::<_, _, false>(row_ptr, idx, w, s, z, x, rows)
+                    )
+                }
+            }))),
+            Storage::LowRank { .. } => None,
+        })
+    }
+
+    /// Solves rows whose inputs are final, for one vector (square dense or CSR `M`): for `i` in `rows[range]` in
+    /// that order, `x_i <- g * max(0, z_i + sum_{j != i} M_ij x_j)` with `g` the matching entry of `gains`: with
+    /// `g = 1` the evaluation of a row without a self-loop, with `g = 1 / (1 - M_ii)` the exact fixed point of
+    /// `x_i = relu(M_ii x_i + r)` for `|M_ii| < 1` (`relu` is positively homogeneous). `None` for low-rank storage.
+    pub fn solve_rows(
+        &self,
+        k: Kernels,
+        z: &[f32],
+        x: &mut [f32],
+        rows: &RowList,
+        range: core::ops::Range<usize>,
+        gains: &[f32],
+    ) -> Result<Option<()>, MatrixError> {
+        let rows = self.checked_rows(z, x, rows, range)?;
+        check_len("gains", gains.len(), rows.len())?;
+        Ok(match self.storage {
+            Storage::Dense { values } => {
+                with_values!(values, |w, s| on_backend!(
+                    k,
+                    dense_rows_solve(w, s, z, x, rows, gains)
+                ));
+                Some(())
+            }
+            Storage::Csr {
+                row_ptr,
+                col_idx,
+                values,
+            } => {
+                with_values!(values, |w, s| with_indices!(col_idx, |idx| on_backend!(
+                    k,
+                    csr_rows_solve(row_ptr, idx, w, s, z, x, rows, gains)
+                )));
+                Some(())
+            }
+            Storage::LowRank { .. } => None,
+        })
+    }
+
+    /// The shape checks of [`MatRef::sweep_rows`] and [`MatRef::solve_rows`]: O(1), the row list having been
+    /// checked when it was built.
+    fn checked_rows<'r>(
+        &self,
+        z: &[f32],
+        x: &[f32],
+        rows: &'r RowList,
+        range: core::ops::Range<usize>,
+    ) -> Result<&'r [u32], MatrixError> {
+        check_len("square matrix columns", self.cols, self.rows)?;
+        check_len("z", z.len(), self.rows)?;
+        check_len("x", x.len(), self.rows)?;
+        check_len("row list bound", rows.bound, self.rows)?;
+        let found = rows.rows.len();
+        rows.rows.get(range.clone()).ok_or(MatrixError::Length {
+            what: "row list range",
+            expected: range.end,
+            found,
         })
     }
 

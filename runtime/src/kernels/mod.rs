@@ -22,7 +22,7 @@ mod neon;
 
 pub use element::{Index, Weight};
 pub(crate) use elementwise::larger;
-pub use matrix::{Indices, MatRef, MatrixError, Storage, Values};
+pub use matrix::{Indices, MatRef, MatrixError, RowList, Storage, Values};
 
 /// An instruction-set family the kernels are compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -151,6 +151,73 @@ macro_rules! row_loops {
                 let new = super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { gather_dot::<W, I, true>(&w[s..e], &idx[s..e], x) });
                 r = super::larger(r, (new - x[i]).abs());
                 x[i] = new;
+            }
+            r
+        }
+
+        /// `x[i] <- max(0, z[i] + s_i * sum_k w[k] * x[idx[k]])` for `i` in `rows`, in that order (each row sees the
+        /// values updated before it), returning the largest change; with `WRITE = false` nothing is stored and the
+        /// result is the residual `max_i |relu(z_i + s_i A_i x) - x_i|` over `rows`. Caller contract additionally:
+        /// `z.len() == x.len() == row_ptr.len() - 1`, every entry of `rows` below that.
+        $(#[$attr])*
+        pub(crate) unsafe fn csr_rows_relu<W: Weight, I: Index, const WRITE: bool>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: &[u32]) -> f32 {
+            let mut r = 0.0f32;
+            for &i in rows {
+                let i = i as usize;
+                let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
+                // SAFETY: the module's contract.
+                let new = super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { gather_dot::<W, I, WRITE>(&w[s..e], &idx[s..e], x) });
+                r = super::larger(r, (new - x[i]).abs());
+                if WRITE {
+                    x[i] = new;
+                }
+            }
+            r
+        }
+
+        /// The exact solve of rows whose inputs are final: `x[i] <- g * max(0, z[i] + s_i * sum_{k, idx[k] != i}
+        /// w[k] * x[idx[k]])` for the `i` of `rows` in that order, `g` the matching entry of `gains`. With `g = 1`
+        /// this evaluates a row without a self-loop; with `g = 1 / (1 - A_ii)` it is the fixed point of
+        /// `x_i = relu(A_ii x_i + r)`, `|A_ii| < 1` (`x_i` is zeroed first so the row's own weight reads 0).
+        /// Caller contract additionally: `z.len() == x.len() == row_ptr.len() - 1`, every entry of `rows` below
+        /// that, `gains.len() >= rows.len()`.
+        #[allow(clippy::too_many_arguments)]
+        $(#[$attr])*
+        pub(crate) unsafe fn csr_rows_solve<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: &[u32], gains: &[f32]) {
+            for (&i, &g) in rows.iter().zip(gains) {
+                let i = i as usize;
+                let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
+                x[i] = 0.0;
+                // SAFETY: the module's contract.
+                x[i] = g * super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { gather_dot::<W, I, true>(&w[s..e], &idx[s..e], x) });
+            }
+        }
+
+        /// [`csr_rows_solve`] for a dense square matrix.
+        $(#[$attr])*
+        pub(crate) unsafe fn dense_rows_solve<W: Weight>(w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: &[u32], gains: &[f32]) {
+            let n = x.len();
+            for (&i, &g) in rows.iter().zip(gains) {
+                let i = i as usize;
+                x[i] = 0.0;
+                // SAFETY: the module's contract.
+                x[i] = g * super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { dot(&w[i * n..(i + 1) * n], x) });
+            }
+        }
+
+        /// [`csr_rows_relu`] for a dense square matrix.
+        $(#[$attr])*
+        pub(crate) unsafe fn dense_rows_relu<W: Weight, const WRITE: bool>(w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: &[u32]) -> f32 {
+            let n = x.len();
+            let mut r = 0.0f32;
+            for &i in rows {
+                let i = i as usize;
+                // SAFETY: the module's contract.
+                let new = super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { dot(&w[i * n..(i + 1) * n], x) });
+                r = super::larger(r, (new - x[i]).abs());
+                if WRITE {
+                    x[i] = new;
+                }
             }
             r
         }

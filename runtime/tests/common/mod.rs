@@ -41,6 +41,12 @@ pub enum AKind {
     LowRank(f32),
     /// kappa times the identity: the slowest possible contraction of rate kappa.
     Diagonal(f32),
+    /// Sparse CSR, each entry present with probability `per_mille / 1000`, rows scaled to L1 norm kappa: empty
+    /// rows, self-loops, chains and small cycles at low densities, one big strongly connected component at high
+    /// ones.
+    Sparse { kappa: f32, per_mille: u32 },
+    /// Row `i` reads unit `i + 1` only (weight kappa): acyclic, but upper-triangular in the stored order.
+    Chain(f32),
     /// Sparse CSR with nonnegative entries and row sums kappa: spectral radius kappa, so Picard really needs
     /// about log(tol) / log(kappa) steps.
     Positive(f32),
@@ -146,6 +152,25 @@ pub fn random_model(
                 a[i * n + (i + 1) % n] += 0.1; // no empty row: every row sum is exactly kappa
             }
             scale_rows(&mut a, n, kappa * 0.99);
+            (Some(Matrix::csr_from_dense(n, n, &a)), None)
+        }
+        AKind::Sparse { kappa, per_mille } => {
+            let mut a: Vec<f32> = (0..n * n)
+                .map(|_| {
+                    if (rng.below(1000) as u32) < per_mille {
+                        rng.sym()
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            scale_rows(&mut a, n, kappa * 0.99);
+            (Some(Matrix::csr_from_dense(n, n, &a)), None)
+        }
+        AKind::Chain(kappa) => {
+            let a: Vec<f32> = (0..n * n)
+                .map(|k| if k % n == k / n + 1 { kappa } else { 0.0 })
+                .collect();
             (Some(Matrix::csr_from_dense(n, n, &a)), None)
         }
         AKind::Diagonal(kappa) => {
