@@ -137,7 +137,14 @@ impl Clock {
 
 /// Median seconds per call of `f` (thread CPU time where available, see [`Clock`]), over `rounds` rounds of at
 /// least `min_round` each.
-pub fn time_per_call(mut f: impl FnMut(), rounds: usize, min_round: Duration) -> f64 {
+pub fn time_per_call(f: impl FnMut(), rounds: usize, min_round: Duration) -> f64 {
+    rounds_per_call(f, rounds, min_round)[rounds / 2]
+}
+
+/// Seconds per call of `f` in each of `rounds` rounds of at least `min_round` (thread CPU time where available),
+/// sorted: the first is the least disturbed round (the estimate to compare variants with on a shared machine),
+/// the middle one the median.
+pub fn rounds_per_call(mut f: impl FnMut(), rounds: usize, min_round: Duration) -> Vec<f64> {
     // Calibrate the calls per round.
     let mut calls = 1usize;
     loop {
@@ -151,7 +158,7 @@ pub fn time_per_call(mut f: impl FnMut(), rounds: usize, min_round: Duration) ->
         calls *= 2;
     }
     calls *= 4;
-    let mut times: Vec<f64> = (0..rounds)
+    let mut times: Vec<f64> = (0..rounds.max(1))
         .map(|_| {
             let t = Clock::start();
             for _ in 0..calls {
@@ -161,7 +168,7 @@ pub fn time_per_call(mut f: impl FnMut(), rounds: usize, min_round: Duration) ->
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    times[rounds / 2]
+    times
 }
 
 /// STREAM "copy" bandwidth in bytes per second (read + write counted, as STREAM does) over arrays of `bytes`

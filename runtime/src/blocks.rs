@@ -203,6 +203,40 @@ fn diagonal(a: &MatRef, i: usize) -> f32 {
     }
 }
 
+/// Reorders each exact run by level (1 + the highest level of the units it reads in the same run; units it
+/// reads elsewhere are final before the run starts), keeping the order within a level: still a dependency order,
+/// but the rows of one level are independent, so the core overlaps their evaluations. Tarjan's order puts each
+/// unit right after the chain it depends on, which made every row wait for the store of the previous one.
+fn level_order(graph: &Graph, units: &mut [u32], gains: &mut [f32], segments: &[Segment]) {
+    let mut level = vec![0u32; graph.start.len() - 1];
+    let mut in_run = vec![false; level.len()];
+    for seg in segments.iter().filter(|s| !s.cyclic) {
+        let run = seg.range.clone();
+        for &u in &units[run.clone()] {
+            let u = u as usize;
+            level[u] = graph
+                .edges(u)
+                .iter()
+                .filter(|&&v| in_run[v as usize] && v as usize != u)
+                .map(|&v| level[v as usize] + 1)
+                .max()
+                .unwrap_or(0);
+            in_run[u] = true;
+        }
+        let mut pairs: Vec<(u32, f32)> = units[run.clone()]
+            .iter()
+            .copied()
+            .zip(gains[run.clone()].iter().copied())
+            .collect();
+        pairs.sort_by_key(|&(u, _)| level[u as usize]);
+        for (k, (u, g)) in pairs.into_iter().enumerate() {
+            units[run.start + k] = u;
+            gains[run.start + k] = g;
+            in_run[u as usize] = false;
+        }
+    }
+}
+
 impl Blocks {
     /// The plan of `A`, or `None` for low-rank storage (see [`Graph::of`]).
     pub(crate) fn new(a: &MatRef) -> Option<Blocks> {
@@ -258,6 +292,7 @@ impl Blocks {
                 checked.extend_from_slice(members);
             }
         }
+        level_order(&graph, &mut units, &mut gains, &segments);
         Some(Blocks {
             units: RowList::new(units, n).ok()?,
             checked: RowList::new(checked, n).ok()?,

@@ -109,16 +109,6 @@ fn row_scale(scales: Option<&[f32]>, i: usize) -> f32 {
 /// `< cols`, `x.len() == cols * batch`, `y.len() == rows * batch`, `scales.len() == rows`).
 macro_rules! row_loops {
     ($(#[$attr:meta])*) => {
-        /// `y[i] += s_i * sum_{k in row i} w[k] * x[idx[k]]`.
-        $(#[$attr])*
-        pub(crate) unsafe fn csr_matvec_add<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
-            for (i, yi) in y.iter_mut().enumerate() {
-                let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
-                // SAFETY: the module's contract.
-                *yi += super::row_scale(scales, i) * unsafe { gather_dot::<W, I, false>(&w[s..e], &idx[s..e], x) };
-            }
-        }
-
         /// `Y[i, :] += s_i * sum_{k in row i} w[k] * X[idx[k], :]` (X: cols x batch, Y: rows x batch).
         $(#[$attr])*
         pub(crate) unsafe fn csr_matmat_add<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, x: &[f32], batch: usize, y: &mut [f32]) {
@@ -188,8 +178,9 @@ macro_rules! row_loops {
                 let i = i as usize;
                 let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
                 x[i] = 0.0;
+                // No running residual here, so the F16C widening (`CHAIN = false`) cannot chain the rows.
                 // SAFETY: the module's contract.
-                x[i] = g * super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { gather_dot::<W, I, true>(&w[s..e], &idx[s..e], x) });
+                x[i] = g * super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { gather_dot::<W, I, false>(&w[s..e], &idx[s..e], x) });
             }
         }
 
@@ -248,6 +239,23 @@ macro_rules! row_loops {
     };
 }
 use row_loops;
+
+/// The plain CSR matrix-vector product, one gather dot per row (the scalar and NEON backends; AVX2 has its own,
+/// which reduces eight rows at a time). Same safety contract as [`row_loops`].
+macro_rules! csr_matvec_by_rows {
+    ($(#[$attr:meta])*) => {
+        /// `y[i] += s_i * sum_{k in row i} w[k] * x[idx[k]]`.
+        $(#[$attr])*
+        pub(crate) unsafe fn csr_matvec_add<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
+            for (i, yi) in y.iter_mut().enumerate() {
+                let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
+                // SAFETY: the module's contract.
+                *yi += super::row_scale(scales, i) * unsafe { gather_dot::<W, I, false>(&w[s..e], &idx[s..e], x) };
+            }
+        }
+    };
+}
+use csr_matvec_by_rows;
 
 #[cfg(test)]
 mod tests;

@@ -347,6 +347,82 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config())]
+
+    /// `sweep_rows` (write and residual-only) and `solve_rows` over a random subset of rows in a random order equal
+    /// their sequential f64 definitions.
+    #[test]
+    fn row_subsets_match_reference(n in 1usize..40, shape in 0u8..2, vkind in 0u8..4, wide in any::<bool>(), density in 0u32..100, seed in any::<u64>(), keep in 0usize..40) {
+        let case = Case::random(n, n, shape, vkind, wide, density, seed);
+        let m = case.mat();
+        let z = random_vec(n, seed.wrapping_add(3));
+        let x0 = random_vec(n, seed.wrapping_add(4));
+        let mut rng = Rng::new(seed);
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        for i in (1..n).rev() {
+            order.swap(i, rng.below(i + 1));
+        }
+        order.truncate(keep.min(n));
+        let gains: Vec<f32> = order.iter().map(|_| 0.5 + rng.sym().abs()).collect();
+        let rows = RowList::new(order.clone(), n).unwrap();
+        let len = order.len();
+        // Sequential definitions in f64: the sweep, the residual at x0, and the solve (own weight read as 0).
+        let (mut sweep, mut solve) = (x0.iter().map(|&v| f64::from(v)).collect::<Vec<_>>(), x0.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
+        let mut mag = vec![0.0f64; n];
+        let (mut sweep_r, mut residual) = (0.0f64, 0.0f64);
+        for (&i, &g) in order.iter().zip(&gains) {
+            let i = i as usize;
+            let row = |x: &[f64], skip: bool| f64::from(z[i]) + (0..n).filter(|&j| !(skip && j == i)).map(|j| case.dense[i * n + j] * x[j]).sum::<f64>();
+            mag[i] = 2.0 * (f64::from(z[i]).abs() + (0..n).map(|j| (case.dense[i * n + j] * sweep[j]).abs() + (case.dense[i * n + j] * solve[j]).abs()).sum::<f64>());
+            let x0_64: Vec<f64> = x0.iter().map(|&v| f64::from(v)).collect();
+            residual = residual.max((row(&x0_64, false).max(0.0) - x0_64[i]).abs());
+            let t = row(&sweep, false).max(0.0);
+            sweep_r = sweep_r.max((t - sweep[i]).abs());
+            sweep[i] = t;
+            solve[i] = f64::from(g) * row(&solve, true).max(0.0);
+        }
+        for k in Kernels::all_available() {
+            let mut x = x0.clone();
+            let r = m.sweep_rows(k, &z, &mut x, &rows, 0..len, false).unwrap().unwrap();
+            prop_assert_eq!(&x, &x0);
+            prop_assert!((f64::from(r) - residual).abs() <= 1e-4 * (1.0 + residual), "{} vs {}", r, residual);
+            let r = m.sweep_rows(k, &z, &mut x, &rows, 0..len, true).unwrap().unwrap();
+            assert_close(&x, &sweep, &mag, &format!("{:?} sweep_rows", k.isa()))?;
+            prop_assert!((f64::from(r) - sweep_r).abs() <= 1e-4 * (1.0 + sweep_r), "{} vs {}", r, sweep_r);
+            let mut x = x0.clone();
+            m.solve_rows(k, &z, &mut x, &rows, 0..len, &gains).unwrap().unwrap();
+            assert_close(&x, &solve, &mag, &format!("{:?} solve_rows", k.isa()))?;
+        }
+    }
+}
+
+#[test]
+fn row_lists_are_checked_once_and_matched_to_the_matrix() {
+    let k = Kernels::detect();
+    assert_eq!(
+        RowList::new(vec![0, 3], 3),
+        Err(MatrixError::RowOutOfRange { row: 3, rows: 3 })
+    );
+    let sq = MatRef::dense(2, 2, Values::F32(&[0.5; 4])).unwrap();
+    let other = RowList::new(vec![0, 1], 3).unwrap();
+    assert!(sq
+        .sweep_rows(k, &[0.0; 2], &mut [0.0; 2], &other, 0..2, true)
+        .is_err());
+    let rows = RowList::new(vec![1, 0], 2).unwrap();
+    assert!(sq
+        .sweep_rows(k, &[0.0; 2], &mut [0.0; 2], &rows, 0..3, true)
+        .is_err());
+    assert!(sq
+        .solve_rows(k, &[0.0; 2], &mut [0.0; 2], &rows, 0..2, &[1.0])
+        .is_err());
+    let lr = MatRef::low_rank(2, 2, 1, Values::F32(&[1.0; 2]), Values::F32(&[1.0; 2])).unwrap();
+    assert_eq!(
+        lr.sweep_rows(k, &[0.0; 2], &mut [0.0; 2], &rows, 0..2, true),
+        Ok(None)
+    );
+}
+
 #[test]
 fn gauss_seidel_sweep_refuses_what_it_cannot_do() {
     let k = Kernels::detect();
