@@ -324,11 +324,10 @@ impl Blocks {
                     .ok_or(NOT_PLANNED)?;
                 continue;
             }
-            let sweeps = iterate(tol, cap, || {
-                a.sweep_rows(k, z, x, &self.units, range.clone(), true)?
-                    .ok_or(NOT_PLANNED)
-            })?;
-            iterations = iterations.max(sweeps);
+            let (sweeps, update) = a
+                .iterate_rows(k, z, x, &self.units, range, tol, cap)?
+                .ok_or(NOT_PLANNED)?;
+            iterations = iterations.max(checked_update(sweeps, update, tol, cap)?);
         }
         let residual = a
             .sweep_rows(
@@ -409,21 +408,30 @@ fn iterate(
     cap: u32,
     mut sweep: impl FnMut() -> Result<f32, Error>,
 ) -> Result<u32, Error> {
-    let mut residual = f32::INFINITY;
+    let mut update = f32::INFINITY;
     for sweeps in 1..=cap {
-        residual = sweep()?;
-        if !residual.is_finite() {
-            return Err(Error::NotFinite {
-                what: "hidden state",
-            });
+        update = sweep()?;
+        if update <= tol || !update.is_finite() {
+            return checked_update(sweeps, update, tol, cap);
         }
-        if residual <= tol {
-            return Ok(sweeps);
-        }
+    }
+    checked_update(cap, update, tol, cap)
+}
+
+/// The outcome of an iteration that stopped after `sweeps` with this last update: the sweeps when it converged,
+/// else the error (a non-finite update, or the cap reached above the tolerance).
+fn checked_update(sweeps: u32, update: f32, tol: f32, cap: u32) -> Result<u32, Error> {
+    if !update.is_finite() {
+        return Err(Error::NotFinite {
+            what: "hidden state",
+        });
+    }
+    if update <= tol {
+        return Ok(sweeps);
     }
     Err(Error::NotConverged {
         iterations: cap,
-        residual,
+        residual: update,
         tolerance: tol,
     })
 }

@@ -127,6 +127,12 @@ fn limits(plan: &Plan, options: &SolveOptions) -> Result<(f32, u32), Error> {
 /// `dst[i, :] = v[i]` (or 0) for an `len x batch` buffer.
 pub(crate) fn broadcast(v: Option<&[f32]>, batch: usize, dst: &mut [f32]) {
     match v {
+        // One lane per row: a plain copy (the loop below does not vectorise for batch 1, and cost 0.3 us per
+        // prediction of the compressed Fashion-MNIST model in a profile).
+        Some(v) if batch == 1 => {
+            let m = dst.len().min(v.len());
+            dst[..m].copy_from_slice(&v[..m]);
+        }
         Some(v) => {
             for (row, &vi) in dst.chunks_exact_mut(batch).zip(v) {
                 row.fill(vi);

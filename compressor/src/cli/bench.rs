@@ -1,9 +1,14 @@
 //! `wolfpack bench MODEL.wpk [--onnx OTHER.onnx ...] [--batch 1,64] [--threads 1] [--seconds 1] [--json]`.
 //!
 //! Times the wolfpack runtime on `MODEL.wpk` and ONNX Runtime on each ONNX model in one process, on the same
-//! inputs (`--inputs FILE`, a batch after another, or uniform random values in [0, 1)), after a warm-up: every call is timed on its own, and the
-//! table reports the median (p50) and the 99th percentile of the per-call latency, the throughput (samples per
-//! second at the mean latency), the model file size, the load time (wolfpack: memory map + full validation;
+//! inputs (`--inputs FILE`, a batch after another, or uniform random values in [0, 1)), after a warm-up. Calls
+//! are timed in groups (`--group N` calls per clock reading; by default enough for about 50 us, at most 1,000, from
+//! the warm-up's speed): reading the clock costs 0.1 us (wall) to 0.7 us (thread CPU time, a system call) on the
+//! project's KVM machine, which timing every call on its own adds to both engines alike and so squeezes their
+//! ratio for microsecond calls. Each group gives one sample, its time divided by its calls, and the table
+//! reports the median (p50) and the 99th percentile of these per-call samples (with `--group 1`, of single
+//! calls; with larger groups the p99 is that of group means, which smooths single-call outliers), the
+//! throughput (samples per second at the mean latency), the model file size, the load time (wolfpack: memory map + full validation;
 //! ONNX Runtime: session creation from the file's bytes, graph optimisations on; median of several loads) and
 //! the peak resident memory the load adds (Linux: the peak `VmHWM` after resetting it through
 //! `/proc/self/clear_refs`, minus the `VmRSS` before the load; the ONNX Runtime library and environment are
@@ -52,10 +57,18 @@ pub struct Args {
     /// thread waits for a core on a busy machine; ONNX Runtime with one intra-op thread computes on the caller).
     #[arg(long, value_enum, default_value_t = Clock::Wall)]
     pub clock: Clock,
+    /// Calls per timed sample (see the module documentation); default: about 50 us worth, at most 1,000.
+    #[arg(long)]
+    pub group: Option<usize>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 }
+
+/// Target duration of one timed group when `--group` is not given.
+const GROUP_TARGET: Duration = Duration::from_micros(50);
+/// Most calls in one timed group.
+const GROUP_MAX: usize = 1000;
 
 /// `--clock` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -99,6 +112,8 @@ struct Row {
     p99_us: f64,
     mean_us: f64,
     calls: usize,
+    /// Calls per timed sample (group).
+    calls_per_sample: usize,
     throughput_per_s: f64,
     file_bytes: u64,
     load_us: f64,
@@ -164,36 +179,48 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[k.min(sorted.len() - 1)]
 }
 
-/// Times `call` for `budget` (wall clock) after a warm-up of a fifth of it; per-call latencies in microseconds
-/// on `clock`.
+/// Per-call latencies in microseconds on `clock`, and the calls per sample: `call` runs for `budget` (wall clock)
+/// after a warm-up of a fifth of it, in groups of `group` calls (default: [`GROUP_TARGET`] worth at the warm-up's
+/// speed, at most [`GROUP_MAX`]), one clock reading per group; at least 50 samples.
 fn time_calls<E>(
     budget: Duration,
     clock: Clock,
+    group: Option<usize>,
     mut call: impl FnMut() -> Result<(), E>,
-) -> Result<Vec<f64>, E> {
+) -> Result<(Vec<f64>, usize), E> {
     let warm = Instant::now();
-    while warm.elapsed() < budget / 5 {
+    let mut warm_calls = 0u32;
+    while warm.elapsed() < budget / 5 || warm_calls == 0 {
         call()?;
+        warm_calls += 1;
     }
+    let per_call = warm.elapsed() / warm_calls;
+    let group = group.unwrap_or_else(|| {
+        (GROUP_TARGET.as_nanos() / per_call.as_nanos().max(1)).clamp(1, GROUP_MAX as u128) as usize
+    });
     let mut samples = Vec::with_capacity(1 << 16);
     let start = Instant::now();
     while (start.elapsed() < budget || samples.len() < 50) && samples.len() < 2_000_000 {
         let elapsed = match clock {
             Clock::Wall => {
                 let t = Instant::now();
-                call()?;
+                for _ in 0..group {
+                    call()?;
+                }
                 t.elapsed()
             }
             Clock::Cpu => {
                 let t = cpu_time::ThreadTime::now();
-                call()?;
+                for _ in 0..group {
+                    call()?;
+                }
                 t.elapsed()
             }
         };
-        samples.push(elapsed.as_secs_f64() * 1e6);
+        samples.push(elapsed.as_secs_f64() * 1e6 / group as f64);
     }
     samples.sort_by(f64::total_cmp);
-    Ok(samples)
+    Ok((samples, group))
 }
 
 fn row(
@@ -201,7 +228,7 @@ fn row(
     batch: usize,
     threads: usize,
     clock: Clock,
-    samples: &[f64],
+    (samples, group): (&[f64], usize),
     load: &Load,
 ) -> Row {
     let mean = samples.iter().sum::<f64>() / samples.len() as f64;
@@ -213,7 +240,8 @@ fn row(
         p50_us: percentile(samples, 0.5),
         p99_us: percentile(samples, 0.99),
         mean_us: mean,
-        calls: samples.len(),
+        calls: samples.len() * group,
+        calls_per_sample: group,
         throughput_per_s: batch as f64 / (mean * 1e-6),
         file_bytes: load.file_bytes,
         load_us: load.load_us,
@@ -266,6 +294,9 @@ fn file_len(path: &Path) -> Result<u64, CliError> {
 pub fn run(args: &Args) -> CliResult {
     if args.batch.is_empty() || args.batch.contains(&0) {
         return Err(CliError("--batch: batch sizes must be at least 1".into()));
+    }
+    if args.group == Some(0) {
+        return Err(CliError("--group must be at least 1".into()));
     }
     if args.threads == 0 {
         return Err(CliError("--threads must be at least 1".into()));
@@ -326,14 +357,21 @@ pub fn run(args: &Args) -> CliResult {
         let mut y = vec![0.0f32; batch * model.n_outputs()];
         let mut session = Session::with_batch(&model, batch);
         let mut next = 0;
-        let samples = time_calls(budget, args.clock, || {
+        let (samples, group) = time_calls(budget, args.clock, args.group, || {
             let x = pool.batch(&mut next);
             session
                 .predict_batch_with(&model, x, batch, &mut y, &solve)
                 .map(|_| ())
         })
         .map_err(|e| CliError::at(&args.model, e))?;
-        let wolfpack = row(&args.model, batch, 1, args.clock, &samples, &wp_load);
+        let wolfpack = row(
+            &args.model,
+            batch,
+            1,
+            args.clock,
+            (&samples, group),
+            &wp_load,
+        );
         let mut onnx = Vec::new();
         for (path, m, load) in &mut ort_models {
             let same_size = m.n_inputs() == model.n_inputs();
@@ -343,11 +381,18 @@ pub fn run(args: &Args) -> CliResult {
                 batch,
             );
             let mut next = 0;
-            let samples = time_calls(budget, args.clock, || {
+            let (samples, group) = time_calls(budget, args.clock, args.group, || {
                 m.run_discard(pool.batch(&mut next), batch)
             })
             .map_err(|e| CliError::at(path, e))?;
-            let mut r = row(path, batch, args.threads, args.clock, &samples, load);
+            let mut r = row(
+                path,
+                batch,
+                args.threads,
+                args.clock,
+                (&samples, group),
+                load,
+            );
             r.p50_ratio_to_wolfpack = Some(r.p50_us / wolfpack.p50_us);
             r.load_ratio_to_wolfpack = Some(r.load_us / wolfpack.load_us);
             onnx.push(r);
@@ -376,21 +421,25 @@ pub fn run(args: &Args) -> CliResult {
     }
     println!(
         "wolfpack runtime: 1 thread, kernels {:?}, method {:?}; ONNX Runtime: {} intra-op thread(s); {} s per \
-         measurement; {:?} clock",
+         measurement; {:?} clock; calls per sample: {}",
         model.kernels().isa(),
         args.method,
         args.threads,
         args.seconds,
-        args.clock
+        args.clock,
+        args.group
+            .map_or("about 50 us worth (column group)".to_string(), |g| g
+                .to_string())
     );
     for (batch, r) in &reports {
         println!("\nbatch {batch}");
         println!(
-            "{:<10} {:<40} {:>9} {:>9} {:>12} {:>10} {:>10} {:>10} {:>8} {:>8}",
+            "{:<10} {:<40} {:>9} {:>9} {:>7} {:>12} {:>10} {:>10} {:>10} {:>8} {:>8}",
             "engine",
             "model",
             "p50 us",
             "p99 us",
+            "group",
             "samples/s",
             "bytes",
             "load us",
@@ -401,11 +450,12 @@ pub fn run(args: &Args) -> CliResult {
         let line = |engine: &str, r: &Row| {
             let ratio = |v: Option<f64>| v.map_or("1".to_string(), |v| format!("{v:.1}"));
             println!(
-                "{:<10} {:<40} {:>9.2} {:>9.2} {:>12.0} {:>10} {:>10.0} {:>10} {:>8} {:>8}",
+                "{:<10} {:<40} {:>9.2} {:>9.2} {:>7} {:>12.0} {:>10} {:>10.0} {:>10} {:>8} {:>8}",
                 engine,
                 short(&r.path, 40),
                 r.p50_us,
                 r.p99_us,
+                r.calls_per_sample,
                 r.throughput_per_s,
                 r.file_bytes,
                 r.load_us,

@@ -344,4 +344,47 @@ pub(crate) unsafe fn csr_matvec_add<W: Weight, I: Index>(
     }
 }
 
+/// The exact solve of rows whose inputs are final (see the portable `csr_rows_solve` in `kernels/mod.rs`):
+/// `x[i] <- g * max(0, z[i] + s_i * sum_{k, idx[k] != i} w[k] * x[idx[k]])` for `i` in `rows`, `g` from `gains`.
+/// Rows of 8 or more weights take the gathers of [`row_lanes`]; shorter ones (most rows of a sparse `A`) a
+/// scalar loop without bounds checks, which were half of its instructions.
+///
+/// # Safety
+/// The contract of [`super::row_loops`] for a square CSR matrix, and: `z.len() == x.len() == row_ptr.len() - 1`,
+/// every entry of `rows` below that, `gains.len() >= rows.len()`.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn csr_rows_solve<W: Weight, I: Index>(
+    row_ptr: &[u32],
+    idx: &[I],
+    w: &[W],
+    scales: Option<&[f32]>,
+    z: &[f32],
+    x: &mut [f32],
+    rows: &[u32],
+    gains: &[f32],
+) {
+    let (rp, ip, wp, zp) = (row_ptr.as_ptr(), idx.as_ptr(), w.as_ptr(), z.as_ptr());
+    for (&i, &g) in rows.iter().zip(gains) {
+        let i = i as usize;
+        // SAFETY: i < x.len() == z.len() == row_ptr.len() - 1 (contract), so row_ptr[i], row_ptr[i + 1], z[i] and
+        // x[i] are in bounds; row_ptr[i] <= k < row_ptr[i + 1] <= w.len() == idx.len(); idx[k] < x.len().
+        unsafe {
+            let (s, e) = (*rp.add(i) as usize, *rp.add(i + 1) as usize);
+            *x.get_unchecked_mut(i) = 0.0;
+            let dot = if e - s >= 8 {
+                hsum(row_lanes(w, idx, x, s, e))
+            } else {
+                let mut d = 0.0f32;
+                for k in s..e {
+                    d += (*wp.add(k)).to_f32_avx() * *x.get_unchecked((*ip.add(k)).to_usize());
+                }
+                d
+            };
+            let t = *zp.add(i) + super::row_scale(scales, i) * dot;
+            *x.get_unchecked_mut(i) = g * super::larger(0.0, t);
+        }
+    }
+}
+
 super::row_loops!(#[target_feature(enable = "avx2,fma,f16c")]);

@@ -545,6 +545,41 @@ impl<'a> MatRef<'a> {
         })
     }
 
+    /// [`MatRef::sweep_rows`] (writing) repeated until the update is at most `tol` (or not finite), at most `cap`
+    /// times, in one call: returns the sweeps run and the last update, so the caller sees a non-converged
+    /// (`update > tol`) or non-finite result. `None` for low-rank storage.
+    #[allow(clippy::too_many_arguments)]
+    pub fn iterate_rows(
+        &self,
+        k: Kernels,
+        z: &[f32],
+        x: &mut [f32],
+        rows: &RowList,
+        range: core::ops::Range<usize>,
+        tol: f32,
+        cap: u32,
+    ) -> Result<Option<(u32, f32)>, MatrixError> {
+        let rows = self.checked_rows(z, x, rows, range)?;
+        Ok(match self.storage {
+            Storage::Dense { values } => Some(with_values!(values, |w, s| on_backend!(
+                k,
+                dense_rows_iterate(w, s, z, x, rows, tol, cap)
+            ))),
+            Storage::Csr {
+                row_ptr,
+                col_idx,
+                values,
+            } => Some(with_values!(values, |w, s| with_indices!(
+                col_idx,
+                |idx| on_backend!(
+                    k,
+                    csr_rows_iterate(row_ptr, idx, w, s, z, x, rows, tol, cap)
+                )
+            ))),
+            Storage::LowRank { .. } => None,
+        })
+    }
+
     /// Solves rows whose inputs are final, for one vector (square dense or CSR `M`): for `i` in `rows[range]` in
     /// that order, `x_i <- g * max(0, z_i + sum_{j != i} M_ij x_j)` with `g` the matching entry of `gains`: with
     /// `g = 1` the evaluation of a row without a self-loop, with `g = 1 / (1 - M_ii)` the exact fixed point of

@@ -165,25 +165,6 @@ macro_rules! row_loops {
             r
         }
 
-        /// The exact solve of rows whose inputs are final: `x[i] <- g * max(0, z[i] + s_i * sum_{k, idx[k] != i}
-        /// w[k] * x[idx[k]])` for the `i` of `rows` in that order, `g` the matching entry of `gains`. With `g = 1`
-        /// this evaluates a row without a self-loop; with `g = 1 / (1 - A_ii)` it is the fixed point of
-        /// `x_i = relu(A_ii x_i + r)`, `|A_ii| < 1` (`x_i` is zeroed first so the row's own weight reads 0).
-        /// Caller contract additionally: `z.len() == x.len() == row_ptr.len() - 1`, every entry of `rows` below
-        /// that, `gains.len() >= rows.len()`.
-        #[allow(clippy::too_many_arguments)]
-        $(#[$attr])*
-        pub(crate) unsafe fn csr_rows_solve<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: &[u32], gains: &[f32]) {
-            for (&i, &g) in rows.iter().zip(gains) {
-                let i = i as usize;
-                let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
-                x[i] = 0.0;
-                // No running residual here, so the F16C widening (`CHAIN = false`) cannot chain the rows.
-                // SAFETY: the module's contract.
-                x[i] = g * super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { gather_dot::<W, I, false>(&w[s..e], &idx[s..e], x) });
-            }
-        }
-
         /// [`csr_rows_solve`] for a dense square matrix.
         $(#[$attr])*
         pub(crate) unsafe fn dense_rows_solve<W: Weight>(w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: &[u32], gains: &[f32]) {
@@ -194,6 +175,38 @@ macro_rules! row_loops {
                 // SAFETY: the module's contract.
                 x[i] = g * super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { dot(&w[i * n..(i + 1) * n], x) });
             }
+        }
+
+        /// [`csr_rows_relu`] (writing) repeated until its update is at most `tol` or not finite, at most `cap`
+        /// times: the iteration of one small cyclic component in a single call. Returns the sweeps run and the
+        /// last update.
+        #[allow(clippy::too_many_arguments)]
+        $(#[$attr])*
+        pub(crate) unsafe fn csr_rows_iterate<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: &[u32], tol: f32, cap: u32) -> (u32, f32) {
+            let mut r = f32::INFINITY;
+            for sweep in 1..=cap {
+                // SAFETY: the contract of csr_rows_relu, which is this function's.
+                r = unsafe { csr_rows_relu::<W, I, true>(row_ptr, idx, w, scales, z, x, rows) };
+                if r <= tol || !r.is_finite() {
+                    return (sweep, r);
+                }
+            }
+            (cap, r)
+        }
+
+        /// [`csr_rows_iterate`] for a dense square matrix.
+        #[allow(clippy::too_many_arguments)]
+        $(#[$attr])*
+        pub(crate) unsafe fn dense_rows_iterate<W: Weight>(w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: &[u32], tol: f32, cap: u32) -> (u32, f32) {
+            let mut r = f32::INFINITY;
+            for sweep in 1..=cap {
+                // SAFETY: the contract of dense_rows_relu, which is this function's.
+                r = unsafe { dense_rows_relu::<W, true>(w, scales, z, x, rows) };
+                if r <= tol || !r.is_finite() {
+                    return (sweep, r);
+                }
+            }
+            (cap, r)
         }
 
         /// [`csr_rows_relu`] for a dense square matrix.
@@ -256,6 +269,34 @@ macro_rules! csr_matvec_by_rows {
     };
 }
 use csr_matvec_by_rows;
+
+/// The portable exact solve of rows with final inputs (the scalar and NEON backends; AVX2 has an unchecked
+/// version for the short rows of `A`, where bounds checks were half the instructions). Same safety contract as
+/// [`row_loops`].
+macro_rules! csr_rows_solve_portable {
+    ($(#[$attr:meta])*) => {
+        /// The exact solve of rows whose inputs are final: `x[i] <- g * max(0, z[i] + s_i * sum_{k, idx[k] != i}
+        /// w[k] * x[idx[k]])` for the `i` of `rows` in that order, `g` the matching entry of `gains`. With `g = 1`
+        /// this evaluates a row without a self-loop; with `g = 1 / (1 - A_ii)` it is the fixed point of
+        /// `x_i = relu(A_ii x_i + r)`, `|A_ii| < 1` (`x_i` is zeroed first so the row's own weight reads 0).
+        /// Caller contract additionally: `z.len() == x.len() == row_ptr.len() - 1`, every entry of `rows` below
+        /// that, `gains.len() >= rows.len()`.
+        #[allow(clippy::too_many_arguments)]
+        $(#[$attr])*
+        pub(crate) unsafe fn csr_rows_solve<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: &[u32], gains: &[f32]) {
+            for (&i, &g) in rows.iter().zip(gains) {
+                let i = i as usize;
+                let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
+                x[i] = 0.0;
+                // No running residual here, so the F16C widening (`CHAIN = false`) cannot chain the rows.
+                // SAFETY: the module's contract.
+                x[i] = g * super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { gather_dot::<W, I, false>(&w[s..e], &idx[s..e], x) });
+            }
+        }
+
+    };
+}
+use csr_rows_solve_portable;
 
 #[cfg(test)]
 mod tests;

@@ -390,6 +390,16 @@ proptest! {
             let r = m.sweep_rows(k, &z, &mut x, &rows, 0..len, true).unwrap().unwrap();
             assert_close(&x, &sweep, &mag, &format!("{:?} sweep_rows", k.isa()))?;
             prop_assert!((f64::from(r) - sweep_r).abs() <= 1e-4 * (1.0 + sweep_r), "{} vs {}", r, sweep_r);
+            // iterate_rows = repeated sweep_rows, stopping at the tolerance or the cap.
+            let (mut a, mut b) = (x0.clone(), x0.clone());
+            let mut last = 0.0;
+            for _ in 0..3 {
+                last = m.sweep_rows(k, &z, &mut a, &rows, 0..len, true).unwrap().unwrap();
+            }
+            prop_assert_eq!(m.iterate_rows(k, &z, &mut b, &rows, 0..len, -1.0, 3).unwrap().unwrap(), (3, last));
+            prop_assert_eq!(&a, &b);
+            let mut c = x0.clone();
+            prop_assert_eq!(m.iterate_rows(k, &z, &mut c, &rows, 0..len, f32::INFINITY, 3).unwrap().unwrap().0, 1);
             let mut x = x0.clone();
             m.solve_rows(k, &z, &mut x, &rows, 0..len, &gains).unwrap().unwrap();
             assert_close(&x, &solve, &mag, &format!("{:?} solve_rows", k.isa()))?;
