@@ -45,6 +45,9 @@ pub struct BlockStructure {
     pub largest_block: usize,
     /// Nonzeros of `A` in their rows (the work of one iteration).
     pub cyclic_nnz: usize,
+    /// The most levels of any exact run: its longest chain of rows that each read the previous one (rows of one
+    /// level are independent and are evaluated one after the other, so the core overlaps them).
+    pub levels: usize,
 }
 
 /// A stretch of [`Blocks::units`]: an exact run (one sweep) or one cyclic component (iterated).
@@ -207,7 +210,8 @@ fn diagonal(a: &MatRef, i: usize) -> f32 {
 /// reads elsewhere are final before the run starts), keeping the order within a level: still a dependency order,
 /// but the rows of one level are independent, so the core overlaps their evaluations. Tarjan's order puts each
 /// unit right after the chain it depends on, which made every row wait for the store of the previous one.
-fn level_order(graph: &Graph, units: &mut [u32], gains: &mut [f32], segments: &[Segment]) {
+fn level_order(graph: &Graph, units: &mut [u32], gains: &mut [f32], segments: &[Segment]) -> usize {
+    let mut levels = 0;
     let mut level = vec![0u32; graph.start.len() - 1];
     let mut in_run = vec![false; level.len()];
     for seg in segments.iter().filter(|s| !s.cyclic) {
@@ -229,12 +233,18 @@ fn level_order(graph: &Graph, units: &mut [u32], gains: &mut [f32], segments: &[
             .zip(gains[run.clone()].iter().copied())
             .collect();
         pairs.sort_by_key(|&(u, _)| level[u as usize]);
+        levels = levels.max(
+            pairs
+                .last()
+                .map_or(0, |&(u, _)| level[u as usize] as usize + 1),
+        );
         for (k, (u, g)) in pairs.into_iter().enumerate() {
             units[run.start + k] = u;
             gains[run.start + k] = g;
             in_run[u as usize] = false;
         }
     }
+    levels
 }
 
 impl Blocks {
@@ -292,7 +302,7 @@ impl Blocks {
                 checked.extend_from_slice(members);
             }
         }
-        level_order(&graph, &mut units, &mut gains, &segments);
+        summary.levels = level_order(&graph, &mut units, &mut gains, &segments);
         Some(Blocks {
             units: RowList::new(units, n).ok()?,
             checked: RowList::new(checked, n).ok()?,

@@ -29,6 +29,7 @@
 mod anderson;
 mod blocks;
 mod error;
+mod fold;
 pub mod kernels;
 mod model;
 mod session;

@@ -7,6 +7,7 @@ use wolfpack_format::{AlignedBytes, Metadata, ModelView, Role, Structure};
 
 use crate::blocks::{BlockStructure, Blocks};
 use crate::error::Error;
+use crate::fold::Fold;
 use crate::kernels::{Kernels, MatRef};
 use crate::session::Session;
 use crate::solve::{SolveOptions, SolveStats};
@@ -44,6 +45,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) d: Option<MatRef<'a>>,
     /// The block-triangular plan of a dense or CSR `A` with stored weights.
     pub(crate) blocks: Option<Blocks>,
+    /// The preprocessing folded into `B`, for single inputs (see `fold.rs`).
+    pub(crate) fold: Option<Fold>,
 }
 
 impl<'a> Plan<'a> {
@@ -52,8 +55,9 @@ impl<'a> Plan<'a> {
         let mat = |role: Role| view.matrix(role).map(MatRef::try_from).transpose();
         let (a, b, c, d) = (mat(Role::A)?, mat(Role::B)?, mat(Role::C)?, mat(Role::D)?);
         let blocks = a.as_ref().filter(|a| a.stored() > 0).and_then(Blocks::new);
-        Ok(Plan {
+        let mut plan = Plan {
             blocks,
+            fold: None,
             n: dims.hidden as usize,
             p: dims.inputs as usize,
             q: dims.outputs as usize,
@@ -62,7 +66,9 @@ impl<'a> Plan<'a> {
             c,
             d,
             view,
-        })
+        };
+        plan.fold = Fold::new(&plan, Kernels::scalar());
+        Ok(plan)
     }
 
     /// Largest low-rank scratch any product needs for `batch` columns.

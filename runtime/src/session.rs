@@ -124,9 +124,15 @@ impl Session {
         self.reserve(model, batch);
         let k = model.kernels();
         let pre = &plan.view.meta.preprocessing;
-        // Preprocess each sample (the format's own map) and transpose the batch to p x batch.
+        // Preprocess each sample (the format's own map) and transpose the batch to p x batch; single inputs of a
+        // model with a fold (fold.rs) are read in place, raw.
+        let folded = crate::fold::applies(plan, batch);
         let u = &mut self.u[..p * batch];
-        if batch == 1 {
+        if folded {
+            if !all_finite(inputs) {
+                return Err(Error::NotFinite { what: "input" });
+            }
+        } else if batch == 1 {
             u.copy_from_slice(inputs);
             pre.apply(u);
         } else if pre.is_identity() {
@@ -139,11 +145,12 @@ impl Session {
             }
             k.transpose(samples, batch, p, u)?;
         }
-        if !all_finite(u) {
+        if !folded && !all_finite(u) {
             return Err(Error::NotFinite {
                 what: "input (after preprocessing)",
             });
         }
+        let u: &[f32] = if folded { inputs } else { u };
         let work = Work {
             x: &mut self.x[..n * batch],
             z: &mut self.z[..n * batch],
@@ -152,7 +159,7 @@ impl Session {
             extra: &mut self.extra,
         };
         self.hidden_len = 0;
-        let stats = solve_hidden(plan, k, options, u, batch, work)?;
+        let stats = solve_hidden(plan, k, options, u, batch, work, folded)?;
         self.hidden_len = n * batch;
         // y = c + C x + D u
         let y = &mut self.y[..q * batch];

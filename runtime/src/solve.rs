@@ -157,7 +157,8 @@ pub(crate) fn add_product(
     Ok(())
 }
 
-/// Solves for the hidden state of a batch of preprocessed inputs `u` (`p x batch`) into `work.x` (`n x batch`).
+/// Solves for the hidden state of a batch of preprocessed inputs `u` (`p x batch`) into `work.x` (`n x batch`);
+/// with `folded`, `u` is one raw input and the model's fold of its preprocessing into `B` is used.
 pub(crate) fn solve_hidden(
     plan: &Plan,
     k: Kernels,
@@ -165,6 +166,7 @@ pub(crate) fn solve_hidden(
     u: &[f32],
     batch: usize,
     work: Work,
+    folded: bool,
 ) -> Result<SolveStats, Error> {
     let (tol, cap) = limits(plan, options)?;
     let Work {
@@ -174,8 +176,14 @@ pub(crate) fn solve_hidden(
         low_rank,
         extra,
     } = work;
-    broadcast(plan.view.bias_x, batch, z);
-    add_product(plan.b, k, u, batch, z, low_rank)?;
+    match plan.fold.as_ref().filter(|_| folded).zip(plan.b) {
+        // `u` is the raw input; the preprocessing is folded into the bias (fold.rs).
+        Some((fold, b)) => fold.pre_activation(b, k, u, z, low_rank)?,
+        None => {
+            broadcast(plan.view.bias_x, batch, z);
+            add_product(plan.b, k, u, batch, z, low_rank)?;
+        }
+    }
     // Finite inputs and weights can still overflow here; relu would turn a NaN into 0 and hide it.
     if !all_finite(z) {
         return Err(Error::NotFinite {

@@ -230,6 +230,58 @@ fn block_plan_iterations_are_the_slowest_component_and_its_residual_is_true() {
     );
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Single-value preprocessing and no D: single inputs take the fold of the preprocessing into B (fold.rs).
+    /// They match the reference and the batch path (which preprocesses explicitly) on every backend.
+    #[test]
+    fn folded_preprocessing_matches_reference_and_the_batch_path(seed in any::<u64>(), n in 1usize..30, p in 1usize..40, dt in 0usize..4, scale in 0.01f32..1.0, mean in -1.0f32..1.0, std in 0.1f32..3.0, kind in 0usize..3) {
+        let a = [AKind::Zero, AKind::Sparse { kappa: 0.6, per_mille: 80 }, AKind::Triangular][kind];
+        let mut file = random_model(seed, n, p, 3, a, DTYPES[dt], false);
+        file.d = None;
+        file.meta.preprocessing.scale = scale;
+        file.meta.preprocessing.mean = vec![mean];
+        file.meta.preprocessing.std = vec![std];
+        // States reach a few hundred here: f32 spacing 3e-5, so a tolerance of 1e-4.
+        file.meta.solver.tolerance = 1e-4;
+        let bytes = file.to_bytes().unwrap();
+        let raw: Vec<f32> = random_input(p, seed).iter().map(|v| v.abs()).collect();
+        let want = reference(&bytes, &raw).0;
+        for k in Kernels::all_available() {
+            let model = Model::from_bytes(&bytes).unwrap().with_kernels(k);
+            let mut session = Session::with_batch(&model, 2);
+            let mut one = vec![0.0f32; 3];
+            session.predict(&model, &raw, &mut one).unwrap();
+            prop_assert!(max_rel_err(&one, &want) < 1e-4, "{:?} {:?}", one, want);
+            let two: Vec<f32> = raw.iter().chain(&raw).copied().collect();
+            let mut outs = vec![0.0f32; 6];
+            session.predict_batch(&model, &two, 2, &mut outs).unwrap();
+            prop_assert!(max_rel_err(&outs[..3], &want) < 1e-4);
+        }
+    }
+}
+
+#[test]
+fn folded_preprocessing_still_refuses_non_finite_inputs() {
+    let mut file = random_model(2, 6, 5, 2, AKind::Zero, ValueType::F32, false);
+    file.d = None;
+    file.meta.preprocessing.scale = 1.0 / 255.0;
+    file.meta.preprocessing.mean = vec![0.3];
+    file.meta.preprocessing.std = vec![0.35];
+    let bytes = file.to_bytes().unwrap();
+    let model = Model::from_bytes(&bytes).unwrap();
+    let mut out = [0.0f32; 2];
+    for bad in [f32::NAN, f32::INFINITY] {
+        let mut u = [1.0f32; 5];
+        u[3] = bad;
+        assert_eq!(
+            Session::new(&model).predict(&model, &u, &mut out),
+            Err(Error::NotFinite { what: "input" })
+        );
+    }
+}
+
 #[test]
 fn gauss_seidel_needs_fewer_iterations_than_picard() {
     let bytes = random_model(3, 40, 12, 4, AKind::Contraction(0.9), ValueType::F32, false)
