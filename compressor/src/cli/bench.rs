@@ -2,7 +2,7 @@
 //!
 //! Times the wolfpack runtime on `MODEL.wpk` and ONNX Runtime on each ONNX model in one process, on the same
 //! inputs (`--inputs FILE`, a batch after another, or uniform random values in [0, 1)), after a warm-up. Calls
-//! are timed in groups (`--group N` calls per clock reading; by default enough for about 50 us, at most 1,000, from
+//! are timed in groups (`--group N` calls per clock reading; by default enough for about 200 us, at most 1,000, from
 //! the warm-up's speed): reading the clock costs 0.1 us (wall) to 0.7 us (thread CPU time, a system call) on the
 //! project's KVM machine, which timing every call on its own adds to both engines alike and so squeezes their
 //! ratio for microsecond calls. Each group gives one sample, its time divided by its calls, and the table
@@ -57,7 +57,7 @@ pub struct Args {
     /// thread waits for a core on a busy machine; ONNX Runtime with one intra-op thread computes on the caller).
     #[arg(long, value_enum, default_value_t = Clock::Wall)]
     pub clock: Clock,
-    /// Calls per timed sample (see the module documentation); default: about 50 us worth, at most 1,000.
+    /// Calls per timed sample (see the module documentation); default: about 200 us worth, at most 1,000.
     #[arg(long)]
     pub group: Option<usize>,
     /// Print JSON instead of a table.
@@ -66,7 +66,7 @@ pub struct Args {
 }
 
 /// Target duration of one timed group when `--group` is not given.
-const GROUP_TARGET: Duration = Duration::from_micros(50);
+const GROUP_TARGET: Duration = Duration::from_micros(200);
 /// Most calls in one timed group.
 const GROUP_MAX: usize = 1000;
 
@@ -428,7 +428,7 @@ pub fn run(args: &Args) -> CliResult {
         args.seconds,
         args.clock,
         args.group
-            .map_or("about 50 us worth (column group)".to_string(), |g| g
+            .map_or("about 200 us worth (column group)".to_string(), |g| g
                 .to_string())
     );
     for (batch, r) in &reports {
