@@ -29,16 +29,21 @@ use crate::model::Plan;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Method {
     /// Direct when `A = 0`. For dense and CSR `A`: the block-triangular solve (`Solver::TriangularSweep` when it
-    /// has no cyclic component, else `Solver::BlockTriangular`), except for single inputs when cyclic components
-    /// hold at least half of the units and the certified `kappa >= 0.9`: those take Anderson acceleration
-    /// (depth 5; it cut iterations 10-80x in `docs/BENCHMARKS.md`). For low-rank `A`: one exact sweep when it is triangular in the stored
-    /// order, Anderson for single inputs from `kappa >= 0.9`, else Picard (a low-rank row is expensive).
+    /// has no cyclic component, else `Solver::BlockTriangular`) when its cyclic components hold at most a quarter
+    /// of the units, or more but with long rows (mean `nnz / rows >= 8`) and no case for Anderson. Otherwise, and
+    /// for low-rank `A`: one exact sweep when `A` is triangular in the stored order, Anderson acceleration (depth
+    /// 5; it cut iterations 10-80x in `docs/BENCHMARKS.md`) for single inputs when the certified
+    /// `kappa >= 0.9`, else Gauss-Seidel when `A` has long rows and Picard otherwise (short rows make a sweep's
+    /// serial chain latency-bound; low-rank rows are expensive). See `prefers_gauss_seidel`.
     #[default]
     Auto,
     /// Picard (Jacobi) iteration, whole-vector products.
     Picard,
     /// In-place Gauss-Seidel sweeps in the stored order.
     GaussSeidel,
+    /// The block-triangular solve (`blocks.rs`) whatever the size of its cyclic components: dense and CSR `A`
+    /// only (an `InvalidOption` error for low-rank `A`).
+    BlockTriangular,
     /// Picard with Anderson acceleration over the last `depth` (1 to 8) iterates: for contractions whose rate is
     /// close to 1. Single inputs only (a batch would need one extrapolation per input).
     Anderson {
@@ -202,10 +207,21 @@ pub(crate) fn solve_hidden(
     let mut depth = 0;
     let anderson_pays = batch == 1 && plan.view.structure.kappa >= AUTO_ANDERSON_KAPPA;
     if let Some(blocks) = plan.blocks.as_ref() {
-        let cyclic = blocks.summary.cyclic_blocks > 0;
-        // Anderson iterates all of A; the plan only its cyclic rows. Anderson wins when those are most of A.
-        let mostly_cyclic = 2 * blocks.summary.cyclic_rows >= plan.n;
-        if options.method == Method::Auto && !(mostly_cyclic && anderson_pays) {
+        let b = &blocks.summary;
+        let cyclic = b.cyclic_blocks > 0;
+        // The plan iterates its cyclic components by Gauss-Seidel; whole-matrix iterations win when those
+        // components are a large part of A: Anderson on slow contractions, and Picard when their rows are short
+        // (a sweep's serial chain; see `prefers_gauss_seidel`). Measured: the random 10,000-weight stand-in
+        // (one component of all 256 units, 3.9 weights per row) took 21.6 us with the plan, 9.5 us with Picard.
+        let small = 4 * b.cyclic_rows <= plan.n;
+        let long_rows = b.cyclic_nnz >= AUTO_GAUSS_SEIDEL_ROW_NNZ.saturating_mul(b.cyclic_rows);
+        let plan_pays = small || (long_rows && !anderson_pays);
+        let wanted = match options.method {
+            Method::Auto => plan_pays,
+            Method::BlockTriangular => true,
+            _ => false,
+        };
+        if wanted {
             let (iterations, residual) = if batch == 1 {
                 blocks.solve(&a, k, z, x, (tol, cap))?
             } else {
@@ -239,6 +255,11 @@ pub(crate) fn solve_hidden(
         Method::Auto if prefers_gauss_seidel(a, plan.n) => Solver::GaussSeidel,
         Method::Auto | Method::Picard => Solver::Picard,
         Method::GaussSeidel => Solver::GaussSeidel,
+        Method::BlockTriangular => {
+            return Err(Error::InvalidOption(
+                "the block-triangular solve needs a dense or CSR A (this A is low-rank)",
+            ))
+        }
         Method::Anderson { depth: d } => {
             if batch != 1 {
                 return Err(Error::InvalidOption(

@@ -47,7 +47,8 @@ pub struct Args {
     /// default: uniform random values in [0, 1). ONNX models with another input size get random inputs.
     #[arg(long)]
     pub inputs: Option<PathArg>,
-    /// The runtime's fixed-point iteration (auto: one sweep for triangular A, else Gauss-Seidel for long rows of A, Picard for short ones).
+    /// The runtime's fixed-point iteration (auto: the block-triangular solve when A's cyclic components are small,
+    /// else Gauss-Seidel for long rows of A, Picard for short ones).
     #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
     pub method: MethodArg,
     /// Override of the model's solver tolerance (`max |x_{k+1} - x_k|` at which iterations stop).
@@ -89,6 +90,8 @@ pub enum MethodArg {
     Picard,
     /// Gauss-Seidel sweeps.
     GaussSeidel,
+    /// The block-triangular solve (strongly connected components of A), whatever their size.
+    BlockTriangular,
 }
 
 impl From<MethodArg> for Method {
@@ -97,6 +100,7 @@ impl From<MethodArg> for Method {
             MethodArg::Auto => Method::Auto,
             MethodArg::Picard => Method::Picard,
             MethodArg::GaussSeidel => Method::GaussSeidel,
+            MethodArg::BlockTriangular => Method::BlockTriangular,
         }
     }
 }
