@@ -45,16 +45,21 @@ pub struct BlockStructure {
     pub largest_block: usize,
     /// Nonzeros of `A` in their rows (the work of one iteration).
     pub cyclic_nnz: usize,
+    /// Those components of two units, solved for single inputs in closed form (one linear 2 x 2 solve per
+    /// activation pattern) instead of iterated.
+    pub pairs: usize,
     /// The most levels of any exact run: its longest chain of rows that each read the previous one (rows of one
     /// level are independent and are evaluated one after the other, so the core overlaps them).
     pub levels: usize,
 }
 
 /// A stretch of [`Blocks::units`]: an exact run (one sweep) or one cyclic component (iterated).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Segment {
     pub(crate) range: Range<usize>,
     pub(crate) cyclic: bool,
+    /// For a 2-unit component of a contraction: `[A_aa, A_ab, A_ba, A_bb]`, its closed form for single inputs.
+    pub(crate) pair: Option<[f32; 4]>,
 }
 
 /// The evaluation plan of `x = relu(A x + z)` for a dense or CSR `A`.
@@ -190,20 +195,53 @@ fn tarjan(graph: &Graph) -> (Vec<u32>, Vec<u32>) {
     (units, bounds)
 }
 
-/// `A_ii` (dequantised; the sum if the row stores column `i` more than once).
-fn diagonal(a: &MatRef, i: usize) -> f32 {
+/// `A_ij` (dequantised; the sum if the row stores column `j` more than once).
+fn entry(a: &MatRef, i: usize, j: usize) -> f32 {
     match *a.storage() {
         Storage::Csr {
             row_ptr,
             col_idx,
             values,
         } => (row_ptr[i] as usize..row_ptr[i + 1] as usize)
-            .filter(|&k| col_idx.get(k) == i)
+            .filter(|&k| col_idx.get(k) == j)
             .map(|k| values.get(k, i))
             .sum(),
-        Storage::Dense { values } => values.get(i * a.cols() + i, i),
+        Storage::Dense { values } => values.get(i * a.cols() + j, i),
         Storage::LowRank { .. } => f32::NAN,
     }
+}
+
+/// `A_ii`.
+fn diagonal(a: &MatRef, i: usize) -> f32 {
+    entry(a, i, i)
+}
+
+/// The fixed point of a 2-unit component `x_a = relu(b x_a + c x_b + r_a)`, `x_b = relu(d x_a + e x_b + r_b)`
+/// (`coef = [b, c, d, e]`, rows of L1 norm below 1) in closed form: the one activation pattern (neither, `a`
+/// only, `b` only, both active) whose solution is consistent. `None` if rounding leaves none consistent (the
+/// caller then iterates).
+fn solve_pair(coef: [f32; 4], ra: f32, rb: f32) -> Option<(f32, f32)> {
+    let [b, c, d, e] = coef.map(f64::from);
+    let (ra, rb) = (f64::from(ra), f64::from(rb));
+    if ra <= 0.0 && rb <= 0.0 {
+        return Some((0.0, 0.0));
+    }
+    if ra > 0.0 {
+        let xa = ra / (1.0 - b);
+        if d * xa + rb <= 0.0 {
+            return Some((xa as f32, 0.0));
+        }
+    }
+    if rb > 0.0 {
+        let xb = rb / (1.0 - e);
+        if c * xb + ra <= 0.0 {
+            return Some((0.0, xb as f32));
+        }
+    }
+    let det = (1.0 - b) * (1.0 - e) - c * d;
+    let xa = ((1.0 - e) * ra + c * rb) / det;
+    let xb = ((1.0 - b) * rb + d * ra) / det;
+    (det > 0.0 && xa >= 0.0 && xb >= 0.0).then_some((xa as f32, xb as f32))
 }
 
 /// Reorders each exact run by level (1 + the highest level of the units it reads in the same run; units it
@@ -283,9 +321,22 @@ impl Blocks {
                 _ => segments.push(Segment {
                     range: begin..units.len(),
                     cyclic: is_cyclic,
+                    pair: (members.len() == 2)
+                        .then(|| {
+                            let (p, q) = (members[0] as usize, members[1] as usize);
+                            [
+                                entry(a, p, p),
+                                entry(a, p, q),
+                                entry(a, q, p),
+                                entry(a, q, q),
+                            ]
+                        })
+                        // Rows of L1 norm below 1 (a contraction); anything else is iterated.
+                        .filter(|m| m[0].abs() + m[1].abs() < 1.0 && m[2].abs() + m[3].abs() < 1.0),
                 }),
             }
             if is_cyclic {
+                summary.pairs += usize::from(segments.last().is_some_and(|s| s.pair.is_some()));
                 summary.cyclic_blocks += 1;
                 summary.cyclic_rows += members.len();
                 summary.largest_block = summary.largest_block.max(members.len());
@@ -313,8 +364,8 @@ impl Blocks {
     }
 
     /// Solves `x = relu(A x + z)` for one vector (`z`, `x`: length `n`): `x = relu(z)` (exact for the empty rows,
-    /// the start of the cyclic ones), then every segment in order. Returns the iterations (the most sweeps any
-    /// cyclic component needed; 1 when there is none) and the residual `max_i |x_i - relu(z_i + A_i x)|`
+    /// the start of the cyclic ones), then every segment in order, 2-unit components in closed form. Returns the
+    /// iterations (the most sweeps any iterated component needed; 1 when none was iterated) and the residual `max_i |x_i - relu(z_i + A_i x)|`
     /// measured at the end over the rows that are not exact by construction (0 when there are none): the true
     /// global residual, since every other row was evaluated once from final values.
     pub(crate) fn solve(
@@ -333,6 +384,24 @@ impl Blocks {
                 a.solve_rows(k, z, x, &self.units, range.clone(), &self.gains[range])?
                     .ok_or(NOT_PLANNED)?;
                 continue;
+            }
+            if let Some(coef) = seg.pair {
+                // Inputs of the pair with its own two units read as 0: r = z + A x over final values.
+                let (p, q) = (
+                    self.units.as_slice()[range.start] as usize,
+                    self.units.as_slice()[range.start + 1] as usize,
+                );
+                x[p] = 0.0;
+                x[q] = 0.0;
+                let (rp, rq) = (z[p] + a.row_dot(k, p, x)?, z[q] + a.row_dot(k, q, x)?);
+                if let Some((xp, xq)) = solve_pair(coef, rp, rq) {
+                    x[p] = xp;
+                    x[q] = xq;
+                    continue;
+                }
+                // Rounding left no consistent pattern: iterate from relu(z).
+                x[p] = larger(0.0, z[p]);
+                x[q] = larger(0.0, z[q]);
             }
             let (sweeps, update) = a
                 .iterate_rows(k, z, x, &self.units, range, tol, cap)?
@@ -589,6 +658,25 @@ mod tests {
                 if (s % 16) < u64::from(density) { 0.1 } else { 0.0 }
             }).collect();
             check(n, &dense)?;
+        }
+    }
+
+    proptest! {
+        /// The closed form of a 2-unit component equals its fixed point found by f64 iteration.
+        #[test]
+        fn pairs_match_their_fixed_point(c in proptest::array::uniform4(-1.0f32..1.0), scale in 0.0f32..0.999, ra in -2.0f32..2.0, rb in -2.0f32..2.0) {
+            let l1 = |x: f32, y: f32| x.abs() + y.abs();
+            let norm = l1(c[0], c[1]).max(l1(c[2], c[3])).max(1e-6);
+            let c = c.map(|v| v * scale / norm);
+            let (xa, xb) = solve_pair(c, ra, rb).expect("a consistent pattern");
+            let [b, cc, d, e] = c.map(f64::from);
+            let (mut ya, mut yb) = (0.0f64, 0.0f64);
+            for _ in 0..100_000 {
+                ya = (b * ya + cc * yb + f64::from(ra)).max(0.0);
+                yb = (d * ya + e * yb + f64::from(rb)).max(0.0);
+            }
+            prop_assert!((f64::from(xa) - ya).abs() <= 1e-4 * (1.0 + ya), "{} vs {}", xa, ya);
+            prop_assert!((f64::from(xb) - yb).abs() <= 1e-4 * (1.0 + yb), "{} vs {}", xb, yb);
         }
     }
 

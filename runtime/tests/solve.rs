@@ -218,36 +218,52 @@ fn block_plan_iterations_are_the_slowest_component_and_its_residual_is_true() {
     let u = [0.0f32; 3];
     let mut session = Session::new(&model);
     let mut out = [0.0f32; 2];
-    let run = |session: &mut Session, out: &mut [f32], method, tolerance| {
-        let options = SolveOptions {
-            method,
-            tolerance: Some(tolerance),
-            max_iterations: Some(1000),
-        };
-        session.predict_with(&model, &u, out, &options).unwrap()
+    let options = |method, tolerance| SolveOptions {
+        method,
+        tolerance: Some(tolerance),
+        max_iterations: Some(1000),
     };
-    // Four of the five units are cyclic: Auto would take Picard, so ask for the plan.
-    let fast_slow = run(&mut session, &mut out, Method::BlockTriangular, 1e-6);
-    assert_eq!(fast_slow.solver, Solver::BlockTriangular);
-    let gs = run(&mut session, &mut out, Method::GaussSeidel, 1e-6);
-    // The 0.8 cycle sets the count (Gauss-Seidel on the whole of A needs as many sweeps).
-    assert_eq!(fast_slow.iterations, gs.iterations);
-    // The reported residual is max |x - relu(A x + z)| of the returned state, recomputed here in f64.
-    let stats = run(&mut session, &mut out, Method::BlockTriangular, 1e-3);
-    let x = session.hidden();
-    let true_residual = (0..n)
-        .map(|i| {
-            let t: f64 = 1.0
-                + (0..n)
-                    .map(|j| f64::from(a[i * n + j]) * f64::from(x[j]))
-                    .sum::<f64>();
-            (t.max(0.0) - f64::from(x[i])).abs()
-        })
-        .fold(0.0, f64::max);
+    // The reported residual is max |x - relu(A x + z)| of the returned state (lane 0), recomputed here in f64.
+    let true_residual = |x: &[f32], batch: usize| {
+        (0..n)
+            .map(|i| {
+                let t: f64 = 1.0
+                    + (0..n)
+                        .map(|j| f64::from(a[i * n + j]) * f64::from(x[j * batch]))
+                        .sum::<f64>();
+                (t.max(0.0) - f64::from(x[i * batch])).abs()
+            })
+            .fold(0.0, f64::max)
+    };
+    // Four of the five units are cyclic: Auto would take Picard, so ask for the plan. Single inputs solve both
+    // 2-unit components in closed form: one pass, residual at rounding level.
+    let plan = options(Method::BlockTriangular, 1e-6);
+    let one = session.predict_with(&model, &u, &mut out, &plan).unwrap();
+    assert_eq!((one.solver, one.iterations), (Solver::BlockTriangular, 1));
+    assert!(one.residual <= 1e-6, "{one:?}");
+    assert!((true_residual(session.hidden(), 1) - f64::from(one.residual)).abs() < 1e-6);
+    // Batches iterate them: the 0.8 cycle sets the count (Gauss-Seidel on the whole of A needs as many sweeps).
+    let mut session = Session::with_batch(&model, 2);
+    let (two, mut outs) = ([0.0f32; 6], [0.0f32; 4]);
+    let batch = session
+        .predict_batch_with(&model, &two, 2, &mut outs, &plan)
+        .unwrap();
+    let gs = session
+        .predict_with(&model, &u, &mut out, &options(Method::GaussSeidel, 1e-6))
+        .unwrap();
+    assert_eq!(
+        (batch.solver, batch.iterations),
+        (Solver::BlockTriangular, gs.iterations)
+    );
+    let loose = options(Method::BlockTriangular, 1e-3);
+    let stats = session
+        .predict_batch_with(&model, &two, 2, &mut outs, &loose)
+        .unwrap();
     assert!(stats.residual > 0.0 && stats.residual <= 1e-3, "{stats:?}");
+    let r = true_residual(session.hidden(), 2);
     assert!(
-        (true_residual - f64::from(stats.residual)).abs() < 1e-6,
-        "{true_residual} vs {stats:?}"
+        (r - f64::from(stats.residual)).abs() < 1e-6,
+        "{r} vs {stats:?}"
     );
 }
 
