@@ -28,6 +28,13 @@ extern "C" {
 #define WOLFPACK_ERR_NOT_FINITE 6
 #define WOLFPACK_ERR_PANIC 7
 
+/* wolfpack_options.method */
+#define WOLFPACK_METHOD_AUTO 0
+#define WOLFPACK_METHOD_PICARD 1
+#define WOLFPACK_METHOD_GAUSS_SEIDEL 2
+#define WOLFPACK_METHOD_ANDERSON 3
+#define WOLFPACK_METHOD_BLOCK_TRIANGULAR 4
+
 /* An opaque loaded model with the scratch of its predictions. */
 typedef struct wolfpack_model wolfpack_model;
 
@@ -36,6 +43,14 @@ typedef struct wolfpack_stats {
     uint32_t iterations; /* fixed-point iterations (sweeps) run */
     float residual;      /* final infinity-norm update ||x_{k+1} - x_k|| */
 } wolfpack_stats;
+
+/* Solver overrides for wolfpack_predict_batch_with (a NULL pointer means all defaults). */
+typedef struct wolfpack_options {
+    float tolerance;         /* stop when the update is at most this; negative: the model's default */
+    uint32_t max_iterations; /* iteration cap; 0: the model's default */
+    int32_t method;          /* WOLFPACK_METHOD_*: AUTO (0) is the runtime's choice */
+    uint32_t anderson_depth; /* history of WOLFPACK_METHOD_ANDERSON, 1 to 8; 0: 5 */
+} wolfpack_options;
 
 /* Memory-maps the model file at path (the file must not change while open). */
 int32_t wolfpack_open(const char *path, wolfpack_model **out);
@@ -53,6 +68,10 @@ int32_t wolfpack_predict(wolfpack_model *model, const float *input, size_t input
 /* batch predictions, sample-major: inputs[batch][input size], outputs[batch][output size]; stats may be NULL.
  * Calls on one handle are serialised; open one handle per thread for parallel inference. */
 int32_t wolfpack_predict_batch(wolfpack_model *model, const float *inputs, size_t inputs_len, size_t batch, float *outputs, size_t outputs_len, wolfpack_stats *stats);
+
+/* wolfpack_predict_batch with solver overrides (options may be NULL). An unknown method, or one the model
+ * cannot use (Anderson for a batch, the block-triangular solve for a low-rank A), is WOLFPACK_ERR_ARGUMENT. */
+int32_t wolfpack_predict_batch_with(wolfpack_model *model, const float *inputs, size_t inputs_len, size_t batch, float *outputs, size_t outputs_len, const wolfpack_options *options, wolfpack_stats *stats);
 
 /* Message of the last failure on this thread, or NULL; valid until the next failure on this thread. */
 const char *wolfpack_last_error(void);

@@ -12,7 +12,7 @@ use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use crate::{Error, Model, Session, SolveOptions};
+use crate::{Error, Method, Model, Session, SolveOptions};
 
 /// Success.
 pub const WOLFPACK_OK: i32 = 0;
@@ -30,6 +30,60 @@ pub const WOLFPACK_ERR_NOT_CONVERGED: i32 = 5;
 pub const WOLFPACK_ERR_NOT_FINITE: i32 = 6;
 /// A bug: a panic was caught at the boundary.
 pub const WOLFPACK_ERR_PANIC: i32 = 7;
+
+/// `wolfpack_options.method`: the runtime's choice (`Method::Auto`).
+pub const WOLFPACK_METHOD_AUTO: i32 = 0;
+/// Picard (Jacobi) iteration.
+pub const WOLFPACK_METHOD_PICARD: i32 = 1;
+/// Gauss-Seidel sweeps in the stored order.
+pub const WOLFPACK_METHOD_GAUSS_SEIDEL: i32 = 2;
+/// Anderson-accelerated Picard iteration (single inputs), depth `anderson_depth`.
+pub const WOLFPACK_METHOD_ANDERSON: i32 = 3;
+/// The block-triangular solve (dense or CSR `A`).
+pub const WOLFPACK_METHOD_BLOCK_TRIANGULAR: i32 = 4;
+
+/// Solver overrides (`wolfpack_options` in C); a null pointer means all defaults.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct WolfpackOptions {
+    /// Stop when the update is at most this; negative or NaN: the model's default.
+    pub tolerance: f32,
+    /// Iteration cap; 0: the model's default.
+    pub max_iterations: u32,
+    /// One of the `WOLFPACK_METHOD_*` values.
+    pub method: i32,
+    /// History depth of `WOLFPACK_METHOD_ANDERSON` (1 to 8; 0: 5).
+    pub anderson_depth: u32,
+}
+
+impl WolfpackOptions {
+    fn to_rust(self) -> Result<SolveOptions, (i32, String)> {
+        let method = match self.method {
+            WOLFPACK_METHOD_AUTO => Method::Auto,
+            WOLFPACK_METHOD_PICARD => Method::Picard,
+            WOLFPACK_METHOD_GAUSS_SEIDEL => Method::GaussSeidel,
+            WOLFPACK_METHOD_ANDERSON => Method::Anderson {
+                depth: if self.anderson_depth == 0 {
+                    5
+                } else {
+                    self.anderson_depth as usize
+                },
+            },
+            WOLFPACK_METHOD_BLOCK_TRIANGULAR => Method::BlockTriangular,
+            m => {
+                return Err((
+                    WOLFPACK_ERR_ARGUMENT,
+                    format!("wolfpack_predict_batch_with: unknown method {m}"),
+                ))
+            }
+        };
+        Ok(SolveOptions {
+            tolerance: (self.tolerance >= 0.0).then_some(self.tolerance),
+            max_iterations: (self.max_iterations > 0).then_some(self.max_iterations),
+            method,
+        })
+    }
+}
 
 /// Opaque model handle (`wolfpack_model` in C): a loaded model and the scratch of its predictions.
 pub struct WolfpackModel {
@@ -195,8 +249,47 @@ pub unsafe extern "C" fn wolfpack_predict_batch(
     outputs_len: usize,
     stats: *mut WolfpackStats,
 ) -> i32 {
+    // SAFETY: same contract; null options are the defaults.
+    unsafe {
+        wolfpack_predict_batch_with(
+            model,
+            inputs,
+            inputs_len,
+            batch,
+            outputs,
+            outputs_len,
+            std::ptr::null(),
+            stats,
+        )
+    }
+}
+
+/// [`wolfpack_predict_batch`] with solver overrides: `options` may be null (the model's defaults). An unknown
+/// method, or a method the model cannot use (Anderson for a batch, the block-triangular solve for a low-rank
+/// `A`), is [`WOLFPACK_ERR_ARGUMENT`].
+///
+/// # Safety
+/// As [`wolfpack_predict_batch`]; `options` is null or readable.
+#[allow(clippy::too_many_arguments)]
+#[no_mangle]
+pub unsafe extern "C" fn wolfpack_predict_batch_with(
+    model: *mut WolfpackModel,
+    inputs: *const f32,
+    inputs_len: usize,
+    batch: usize,
+    outputs: *mut f32,
+    outputs_len: usize,
+    options: *const WolfpackOptions,
+    stats: *mut WolfpackStats,
+) -> i32 {
     guard(|| {
         let handle = lookup(model)?;
+        let solve = if options.is_null() {
+            SolveOptions::default()
+        } else {
+            // SAFETY: non-null and readable by the caller's contract.
+            unsafe { *options }.to_rust()?
+        };
         if (inputs.is_null() && inputs_len > 0) || (outputs.is_null() && outputs_len > 0) {
             return Err((
                 WOLFPACK_ERR_ARGUMENT,
@@ -221,13 +314,7 @@ pub unsafe extern "C" fn wolfpack_predict_batch(
         };
         let mut session = handle.session.lock().unwrap_or_else(|e| e.into_inner());
         let s = session
-            .predict_batch_with(
-                &handle.model,
-                inputs,
-                batch,
-                outputs,
-                &SolveOptions::default(),
-            )
+            .predict_batch_with(&handle.model, inputs, batch, outputs, &solve)
             .map_err(fail)?;
         if !stats.is_null() {
             // SAFETY: non-null and writable by the caller's contract.

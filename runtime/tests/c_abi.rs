@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use wolfpack_runtime::ffi::*;
-use wolfpack_runtime::{Model, SolveOptions};
+use wolfpack_runtime::{Method, Model, SolveOptions};
 
 const HEADER: &str = include_str!("../include/wolfpack.h");
 
@@ -37,6 +37,16 @@ fn expected_prototypes() -> Vec<&'static str> {
         usize,
         *mut WolfpackStats,
     ) -> i32 = wolfpack_predict_batch;
+    let _: unsafe extern "C" fn(
+        *mut M,
+        *const f32,
+        usize,
+        usize,
+        *mut f32,
+        usize,
+        *const WolfpackOptions,
+        *mut WolfpackStats,
+    ) -> i32 = wolfpack_predict_batch_with;
     let _: extern "C" fn() -> *const c_char = wolfpack_last_error;
     let _: extern "C" fn(*mut M) -> i32 = wolfpack_close;
     vec![
@@ -46,6 +56,7 @@ fn expected_prototypes() -> Vec<&'static str> {
         "size_t wolfpack_output_size(const wolfpack_model *model);",
         "int32_t wolfpack_predict(wolfpack_model *model, const float *input, size_t input_len, float *output, size_t output_len, wolfpack_stats *stats);",
         "int32_t wolfpack_predict_batch(wolfpack_model *model, const float *inputs, size_t inputs_len, size_t batch, float *outputs, size_t outputs_len, wolfpack_stats *stats);",
+        "int32_t wolfpack_predict_batch_with(wolfpack_model *model, const float *inputs, size_t inputs_len, size_t batch, float *outputs, size_t outputs_len, const wolfpack_options *options, wolfpack_stats *stats);",
         "const char *wolfpack_last_error(void);",
         "int32_t wolfpack_close(wolfpack_model *model);",
     ]
@@ -82,6 +93,10 @@ fn header_declares_exactly_the_rust_functions() {
         "typedef struct wolfpack_stats { uint32_t iterations; float residual; } wolfpack_stats;"
     ));
     assert_eq!(std::mem::size_of::<WolfpackStats>(), 8);
+    assert!(normalise(&code).contains(
+        "typedef struct wolfpack_options { float tolerance; uint32_t max_iterations; int32_t method; uint32_t anderson_depth; } wolfpack_options;"
+    ));
+    assert_eq!(std::mem::size_of::<WolfpackOptions>(), 16);
 }
 
 #[test]
@@ -95,6 +110,14 @@ fn header_status_codes_match() {
         ("WOLFPACK_ERR_NOT_CONVERGED", WOLFPACK_ERR_NOT_CONVERGED),
         ("WOLFPACK_ERR_NOT_FINITE", WOLFPACK_ERR_NOT_FINITE),
         ("WOLFPACK_ERR_PANIC", WOLFPACK_ERR_PANIC),
+        ("WOLFPACK_METHOD_AUTO", WOLFPACK_METHOD_AUTO),
+        ("WOLFPACK_METHOD_PICARD", WOLFPACK_METHOD_PICARD),
+        ("WOLFPACK_METHOD_GAUSS_SEIDEL", WOLFPACK_METHOD_GAUSS_SEIDEL),
+        ("WOLFPACK_METHOD_ANDERSON", WOLFPACK_METHOD_ANDERSON),
+        (
+            "WOLFPACK_METHOD_BLOCK_TRIANGULAR",
+            WOLFPACK_METHOD_BLOCK_TRIANGULAR,
+        ),
     ];
     let defines: Vec<(String, i32)> = HEADER
         .lines()
@@ -233,6 +256,107 @@ fn bad_handles_and_arguments_are_status_codes() {
             WOLFPACK_ERR_IO
         );
         assert!(last_error().contains("/nonexistent/x.wpk"));
+    }
+}
+
+#[test]
+fn solver_options_reach_the_solver() {
+    let bytes = wolfpack_format::sample::sample_model().to_bytes().unwrap();
+    let model = Model::from_bytes(&bytes).unwrap();
+    let mut m: *mut WolfpackModel = std::ptr::null_mut();
+    let options = |method, tolerance, max_iterations| WolfpackOptions {
+        tolerance,
+        max_iterations,
+        method,
+        anderson_depth: 0,
+    };
+    // SAFETY (all calls below): valid handle and arrays of the stated lengths, options on the stack.
+    unsafe {
+        assert_eq!(
+            wolfpack_open_memory(bytes.as_ptr(), bytes.len(), &mut m),
+            WOLFPACK_OK
+        );
+        let (p, q) = (6, 3);
+        let inputs = vec![0.5f32; 2 * p];
+        let mut out = vec![0.0f32; 2 * q];
+        let mut stats = WolfpackStats::default();
+        let run = |o: *const WolfpackOptions,
+                   batch: usize,
+                   out: &mut [f32],
+                   stats: &mut WolfpackStats| {
+            wolfpack_predict_batch_with(
+                m,
+                inputs.as_ptr(),
+                batch * p,
+                batch,
+                out.as_mut_ptr(),
+                batch * q,
+                o,
+                stats,
+            )
+        };
+        // Each method gives what the Rust API gives with the same options, iterations included.
+        for (c, rust) in [
+            (WOLFPACK_METHOD_PICARD, Method::Picard),
+            (WOLFPACK_METHOD_GAUSS_SEIDEL, Method::GaussSeidel),
+            (WOLFPACK_METHOD_ANDERSON, Method::Anderson { depth: 5 }),
+            (WOLFPACK_METHOD_BLOCK_TRIANGULAR, Method::BlockTriangular),
+        ] {
+            let o = options(c, 1e-7, 0);
+            assert_eq!(
+                run(&o, 1, &mut out[..q], &mut stats),
+                WOLFPACK_OK,
+                "{}",
+                last_error()
+            );
+            let want = SolveOptions {
+                tolerance: Some(1e-7),
+                method: rust,
+                ..SolveOptions::default()
+            };
+            let (y, s) = model.predict(&inputs[..p], &want).unwrap();
+            assert_eq!(
+                (&out[..q], stats.iterations),
+                (&y[..], s.iterations),
+                "{rust:?}"
+            );
+        }
+        // A cap of 1 with a tight tolerance does not converge; null options are the defaults.
+        assert_eq!(
+            run(
+                &options(WOLFPACK_METHOD_PICARD, 1e-9, 1),
+                1,
+                &mut out[..q],
+                &mut stats
+            ),
+            WOLFPACK_ERR_NOT_CONVERGED
+        );
+        assert_eq!(run(std::ptr::null(), 2, &mut out, &mut stats), WOLFPACK_OK);
+        assert_eq!(
+            run(
+                &options(WOLFPACK_METHOD_AUTO, -1.0, 0),
+                2,
+                &mut out,
+                &mut stats
+            ),
+            WOLFPACK_OK
+        );
+        // Unknown methods, and Anderson for a batch, are argument errors.
+        assert_eq!(
+            run(&options(9, -1.0, 0), 1, &mut out[..q], &mut stats),
+            WOLFPACK_ERR_ARGUMENT
+        );
+        assert!(last_error().contains("unknown method 9"));
+        assert_eq!(
+            run(
+                &options(WOLFPACK_METHOD_ANDERSON, -1.0, 0),
+                2,
+                &mut out,
+                &mut stats
+            ),
+            WOLFPACK_ERR_ARGUMENT
+        );
+        assert_eq!(wolfpack_close(m), WOLFPACK_OK);
     }
 }
 

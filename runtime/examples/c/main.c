@@ -67,6 +67,13 @@ int main(int argc, char **argv) {
     }
     printf("iterations %u residual %g\n", stats.iterations, stats.residual);
 
+    /* Solver overrides: Picard to a tighter tolerance, at most 200 iterations. */
+    wolfpack_options options = {1e-7f, 200, WOLFPACK_METHOD_PICARD, 0};
+    CHECK(wolfpack_predict_batch_with(model, inputs, p * BATCH, BATCH, outputs, q * BATCH, &options, &stats));
+    if (stats.residual > 1e-7f) return 1;
+    options.method = 42; /* unknown: an argument error */
+    if (wolfpack_predict_batch_with(model, inputs, p, 1, single, q, &options, NULL) != WOLFPACK_ERR_ARGUMENT) return 1;
+
     /* Errors are codes with a message, never crashes. */
     if (wolfpack_predict(model, inputs, p + 1, single, q, NULL) != WOLFPACK_ERR_ARGUMENT) return 1;
     if (strstr(wolfpack_last_error(), "inputs") == NULL) return 1;
