@@ -12,6 +12,7 @@
 //! [`crate::Metadata`] on top of it is `metadata_read.rs`; `formats/fuzz` compares both with serde_json.
 
 use core::fmt;
+use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
@@ -215,7 +216,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Inside an object: the next key (consuming the comma before it and the colon after it), or `None` at `}`.
-    pub(crate) fn next_key(&mut self, first: &mut bool) -> Result<Option<String>> {
+    pub(crate) fn next_key(&mut self, first: &mut bool) -> Result<Option<Cow<'a, str>>> {
         match self.peek() {
             None => return self.fail("EOF while parsing an object"),
             Some(b'}') => return Ok(None),
@@ -294,27 +295,49 @@ impl<'a> Reader<'a> {
             return Ok(None);
         }
         self.bump();
-        self.string_body().map(Some)
+        self.string_body().map(|s| Some(s.into_owned()))
     }
 
-    /// After an opening quote: the string up to its closing quote, escapes decoded, checked to be UTF-8.
-    fn string_body(&mut self) -> Result<String> {
-        let mut out = Vec::new();
+    /// Length of the run of plain string bytes at the cursor (up to a quote, backslash or control character).
+    fn plain_run(&self) -> usize {
+        let rest = &self.bytes[self.pos.min(self.bytes.len())..];
+        rest.iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+            .unwrap_or(rest.len())
+    }
+
+    /// After an opening quote: the string up to its closing quote, escapes decoded, checked to be UTF-8;
+    /// borrowed from the document when it has no escapes (the common case: no allocation).
+    fn string_body(&mut self) -> Result<Cow<'a, str>> {
+        let bytes: &'a [u8] = self.bytes;
+        let start = self.pos;
+        let mut out: Option<Vec<u8>> = None;
         loop {
-            let Some(b) = self.next_byte() else {
-                return self.fail("EOF while parsing a string");
-            };
-            match b {
-                b'"' => break,
-                b'\\' => self.escape(&mut out)?,
-                0..=0x1F => {
+            let run = self.plain_run();
+            if let Some(out) = &mut out {
+                out.extend_from_slice(&bytes[self.pos..self.pos + run]);
+            }
+            self.pos += run;
+            match self.next_byte() {
+                None => return self.fail("EOF while parsing a string"),
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    let out = out.get_or_insert_with(|| bytes[start..self.pos - 1].to_vec());
+                    self.escape(out)?;
+                }
+                Some(_) => {
                     return self
                         .fail("control character (\\u0000-\\u001F) found while parsing a string")
                 }
-                _ => out.push(b),
             }
         }
-        String::from_utf8(out).or_else(|_| self.fail("invalid unicode code point"))
+        match out {
+            None => core::str::from_utf8(&bytes[start..self.pos - 1]).map(Cow::Borrowed),
+            Some(out) => String::from_utf8(out)
+                .map(Cow::Owned)
+                .map_err(|e| e.utf8_error()),
+        }
+        .or_else(|_| self.fail("invalid unicode code point"))
     }
 
     /// After a backslash: one escape, decoded into `out`.
@@ -600,7 +623,7 @@ impl<'a> Reader<'a> {
             let (mut map, mut first) = (Map::new(), true);
             while let Some(key) = self.next_key(&mut first)? {
                 let v = self.value()?;
-                map.insert(key, v);
+                map.insert(key.into_owned(), v);
             }
             self.end_object()?;
             return Ok(Value::Object(map));
@@ -739,6 +762,7 @@ impl<'a> Reader<'a> {
     /// refused, bytes otherwise unchecked.
     fn skip_string(&mut self) -> Result<()> {
         loop {
+            self.pos += self.plain_run();
             match self.next_byte() {
                 None => return self.fail("EOF while parsing a string"),
                 Some(b'"') => return Ok(()),
@@ -750,11 +774,10 @@ impl<'a> Reader<'a> {
                     None => return self.fail("EOF while parsing a string"),
                     Some(_) => return self.fail("invalid escape"),
                 },
-                Some(0..=0x1F) => {
+                Some(_) => {
                     return self
                         .fail("control character (\\u0000-\\u001F) found while parsing a string")
                 }
-                Some(_) => {}
             }
         }
     }

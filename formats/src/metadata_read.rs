@@ -112,7 +112,7 @@ fn array<T>(
 }
 
 fn activation(r: &mut Reader<'_>) -> Result<Activation> {
-    let relu = |r: &mut Reader<'_>, name: String| {
+    let relu = |r: &mut Reader<'_>, name: &str| {
         if name == "relu" {
             Ok(Activation::Relu)
         } else {
@@ -120,7 +120,7 @@ fn activation(r: &mut Reader<'_>) -> Result<Activation> {
         }
     };
     if let Some(name) = r.string()? {
-        return relu(r, name);
+        return relu(r, &name);
     }
     if !r.begin_object()? {
         return Err(r.wrong_type("an enum"));
@@ -129,7 +129,7 @@ fn activation(r: &mut Reader<'_>) -> Result<Activation> {
     let Some(name) = r.next_key(&mut first)? else {
         return Err(r.error("expected value"));
     };
-    let a = relu(r, name)?;
+    let a = relu(r, &name)?;
     if !r.null()? {
         return Err(r.wrong_type("unit"));
     }
