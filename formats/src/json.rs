@@ -268,19 +268,6 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The closing brace of a single-key object (an enum variant written as `{"name": value}`).
-    pub(crate) fn end_variant(&mut self) -> Result<()> {
-        match self.peek() {
-            Some(b'}') => {
-                self.bump();
-                self.depth -= 1;
-                Ok(())
-            }
-            Some(_) => self.fail("expected value"),
-            None => self.fail("EOF while parsing an object"),
-        }
-    }
-
     /// After the document: only whitespace may remain.
     pub(crate) fn end(&mut self) -> Result<()> {
         match self.peek() {

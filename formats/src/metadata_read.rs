@@ -133,7 +133,8 @@ fn activation(r: &mut Reader<'_>) -> Result<Activation> {
     if !r.null()? {
         return Err(r.wrong_type("unit"));
     }
-    r.end_variant()?;
+    // Only one key: the variant.
+    r.end_object()?;
     Ok(a)
 }
 
