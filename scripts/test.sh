@@ -174,6 +174,14 @@ step_android() {
     fi
     # classes.jar always; the native libraries and the .aar only when ANDROID_NDK_HOME points at an NDK.
     run bash android/build-aar.sh
+    # Issue 8's size budget, on the shipped recipe (nightly -Zbuild-std) built for aarch64-unknown-linux-gnu.
+    if ! have_target "${AARCH64_TARGET}" || ! command -v aarch64-linux-gnu-gcc >/dev/null; then
+        echo "test.sh: android: ${AARCH64_TARGET} target or aarch64-linux-gnu-gcc missing: library size not measured"
+    elif ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
+        echo "test.sh: android: no nightly toolchain with rust-src: the shipped (build-std) library size not measured"
+    else
+        run bash android/measure-size.sh --budget 400000
+    fi
 }
 
 # Bounded libFuzzer runs of the .wpk reader, seeded with the checked-in corpus.
