@@ -108,6 +108,11 @@ setup_nightly() {
         fi
     fi
     HAVE_NIGHTLY=1
+    # The Android library is built with -Zbuild-std (android/recipe.sh), which needs the standard library's source.
+    if ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
+        rustup component add rust-src --toolchain nightly >/dev/null 2>&1 ||
+            say nightly "rust-src cannot be installed: the Android library will be built with stable std (larger)"
+    fi
     say nightly "ok ($(cargo +nightly --version | cut -d' ' -f1-2))"
 }
 

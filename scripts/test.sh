@@ -9,7 +9,7 @@
 # Knobs (environment):
 #   WOLFPACK_RELEASE_TEST_PACKAGES  packages whose tests run with --release (default: wolfpack,
 #                                   whose tests train models); set it empty for all-debug
-#   WOLFPACK_FUZZ_TARGETS           fuzz targets of formats/fuzz (default: reader runtime)
+#   WOLFPACK_FUZZ_TARGETS           fuzz targets of formats/fuzz (default: reader runtime metadata)
 #   WOLFPACK_FUZZ_SECONDS           libFuzzer time per target (default: 60)
 #
 # To add a step: write a function step_NAME and add NAME to STEPS.
@@ -26,7 +26,7 @@ RELEASE_TEST_PACKAGES="${WOLFPACK_RELEASE_TEST_PACKAGES-wolfpack}"
 CROSS_TEST_PACKAGES=(wolfpack-format wolfpack-runtime) # small crates only: qemu is ~30x slower
 AARCH64_TARGET=aarch64-unknown-linux-gnu
 ANDROID_TARGETS=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android)
-FUZZ_TARGETS="${WOLFPACK_FUZZ_TARGETS:-reader runtime}"
+FUZZ_TARGETS="${WOLFPACK_FUZZ_TARGETS:-reader runtime metadata}"
 FUZZ_SECONDS="${WOLFPACK_FUZZ_SECONDS:-60}"
 
 # ---------------------------------------------------------------- helpers ---
@@ -174,6 +174,14 @@ step_android() {
     fi
     # classes.jar always; the native libraries and the .aar only when ANDROID_NDK_HOME points at an NDK.
     run bash android/build-aar.sh
+    # Issue 8's size budget, on the shipped recipe (nightly -Zbuild-std) built for aarch64-unknown-linux-gnu.
+    if ! have_target "${AARCH64_TARGET}" || ! command -v aarch64-linux-gnu-gcc >/dev/null; then
+        echo "test.sh: android: ${AARCH64_TARGET} target or aarch64-linux-gnu-gcc missing: library size not measured"
+    elif ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
+        echo "test.sh: android: no nightly toolchain with rust-src: the shipped (build-std) library size not measured"
+    else
+        run bash android/measure-size.sh --budget 400000
+    fi
 }
 
 # Bounded libFuzzer runs of the .wpk reader, seeded with the checked-in corpus.
@@ -190,14 +198,20 @@ step_fuzz() {
         skip "cargo-fuzz not installed"
         return 0
     fi
-    local t log seeds=()
-    [ -d formats/tests/corpus ] && seeds=(tests/corpus)
+    local t log seeds
     mkdir -p target
     for t in ${FUZZ_TARGETS}; do
         log="${ROOT}/target/fuzz-${t}.log"
         mkdir -p "formats/fuzz/corpus/${t}"
-        # A valid model among the seeds, so mutations start from deep inside the format too.
-        run cargo run -q -p wolfpack-format --example sample -- "formats/fuzz/corpus/${t}/sample.wpk"
+        seeds=()
+        if [ -d "formats/fuzz/seeds/${t}" ]; then
+            # Targets with their own seeds (the metadata JSON reader starts from real metadata documents).
+            seeds=("fuzz/seeds/${t}")
+        else
+            [ -d formats/tests/corpus ] && seeds=(tests/corpus)
+            # A valid model among the seeds, so mutations start from deep inside the format too.
+            run cargo run -q -p wolfpack-format --example sample -- "formats/fuzz/corpus/${t}/sample.wpk"
+        fi
         printf '+ (cd formats && cargo +nightly fuzz run %s fuzz/corpus/%s %s -- -max_total_time=%s -timeout=10) > %s\n' \
             "${t}" "${t}" "${seeds[*]}" "${FUZZ_SECONDS}" "${log#"${ROOT}"/}"
         if ! (cd formats && cargo +nightly fuzz run "${t}" "fuzz/corpus/${t}" "${seeds[@]}" \
