@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use wolfpack_optim::stochastic::NegiarSfw;
 
+use super::balance::balance;
 use super::negiar::negiar_row;
 use super::normal::Design;
 use super::rowfit::{frank_wolfe_row, RowFit, RowOptions};
@@ -106,7 +107,9 @@ impl FitOptions {
     }
 }
 
-/// Fits a student with the teacher's hidden width to the teacher `t` on `m` inputs `u` (`m x p`).
+/// Fits a student with the teacher's hidden width to the teacher `t` (hidden layers of widths `layers`, in
+/// order) on `m` inputs `u` (`m x p`). A teacher of several layers is first rescaled ([`balance`]) so that its
+/// `A` has row L1 norms at most `kappa / 2`.
 ///
 /// Hidden row `i`: `[a_i, b_i]` fits the pre-activation `s_i` from `[h, u]` over
 /// `sum_j |w_j| / r_j <= 1` with `r_j = R_i / sd_j` (features' standard deviations: an L1 ball on standardised
@@ -116,6 +119,7 @@ impl FitOptions {
 /// the logit `z_k` from `h` the same way, and `D = 0`. Intercepts are the exact least-squares intercepts.
 pub fn fit_student(
     t: &Params,
+    layers: &[usize],
     u: &[f32],
     m: usize,
     opts: &FitOptions,
@@ -128,6 +132,9 @@ pub fn fit_student(
             "the fit needs examples and a teacher with hidden units ({m} examples, {n} hidden units)"
         )));
     }
+    // A layered teacher is first rescaled into the student's set, so later layers can read earlier ones through A.
+    let (balanced, _) = balance(t, layers, 0.5 * opts.kappa);
+    let t = &balanced;
     let states = States::of(t, u, m);
     let design = Design::new(&states.hidden, n, u, p, m);
     let d = design.d;
@@ -272,7 +279,7 @@ mod tests {
             tol: 1e-12,
             ..FitOptions::default()
         };
-        let (s, report) = fit_student(&t, &u, m, &opts).unwrap();
+        let (s, report) = fit_student(&t, &[n], &u, m, &opts).unwrap();
         assert!(report.hidden_r2 > 0.999, "{report:?}");
         assert!(report.output_r2 > 0.99, "{report:?}");
         assert!(s.kappa() <= opts.kappa + 1e-6);
@@ -323,7 +330,7 @@ mod tests {
             },
         ] {
             assert!(matches!(
-                fit_student(&t, &[0.0; 4], 2, &opts),
+                fit_student(&t, &[2], &[0.0; 4], 2, &opts),
                 Err(TeacherError::Config(_))
             ));
         }

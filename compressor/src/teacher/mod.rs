@@ -21,6 +21,7 @@
 //! The teacher reads the data set's inputs as the data set scales them (`[0, 1]`, e.g. pixels / 255 for
 //! Fashion-MNIST, / 16 for the embedded digits), and its output units are the data set's classes in order.
 
+pub mod balance;
 pub mod fit;
 pub mod load;
 pub mod negiar;

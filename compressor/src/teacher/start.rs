@@ -131,7 +131,7 @@ pub fn prepare(
         ..FitOptions::default()
     };
     let m = settings.fit_examples.map_or(train.n, |k| k.min(train.n));
-    let (student, fit) = fit_student(t, &train.x[..m * p], m, &fit_options)?;
+    let (student, fit) = fit_student(t, &teacher.layers, &train.x[..m * p], m, &fit_options)?;
     let fit_test_accuracy = student.accuracy(&splits.test, &base.eval_solve).0;
     let fitted = Which::ALL.map(|w| student.nnz(w));
     let total: usize = fitted.iter().sum();
