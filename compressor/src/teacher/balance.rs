@@ -16,7 +16,7 @@ use crate::model::Params;
 pub fn balance(t: &Params, layers: &[usize], target: f32) -> (Params, Vec<f32>) {
     let n = t.h;
     let mut scale = vec![1.0f32; n];
-    if layers.iter().sum::<usize>() != n || layers.len() < 2 || !(target > 0.0) {
+    if layers.iter().sum::<usize>() != n || layers.len() < 2 || target.is_nan() || target <= 0.0 {
         return (t.clone(), scale);
     }
     let mut start = 0;
