@@ -114,6 +114,41 @@ fn two_hidden_layer_teacher_gives_a_wider_student() {
 }
 
 #[test]
+fn hidden_keeps_the_teachers_most_important_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("student.wpk");
+    let teacher = fixture("skl_digits_mlp.onnx");
+    let run = wolfpack(&[
+        "compress",
+        "--embedded",
+        "--teacher",
+        teacher.to_str().unwrap(),
+        "--hidden",
+        "12",
+        "--max-nnz",
+        "500",
+        "--epochs",
+        "2",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["settings"]["hidden"], 12);
+    assert!(report["nnz"].as_u64().unwrap() <= 500);
+    assert!(
+        report["test_accuracy"].as_f64().unwrap() > 0.8,
+        "{}",
+        report["test_accuracy"]
+    );
+}
+
+#[test]
 fn missing_teacher_fails_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nowhere.onnx");

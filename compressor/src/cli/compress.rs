@@ -56,9 +56,9 @@ pub struct Args {
     #[arg(long, default_value_t = 2000)]
     pub robust_limit: usize,
     /// Compress an existing network: an ONNX multilayer perceptron reading the data set's scaled inputs. The
-    /// student takes its hidden width, is fitted to its hidden states row by row, then fine-tuned with its soft
-    /// targets (see `wolfpack::teacher`).
-    #[arg(long, value_name = "MODEL.onnx", conflicts_with_all = ["hidden", "adversarial", "certified"], help_heading = "Teacher")]
+    /// student takes its hidden units (or `--hidden` of the most important ones), is fitted to their states row by
+    /// row, then fine-tuned with the teacher's soft targets (see `wolfpack::teacher`).
+    #[arg(long, value_name = "MODEL.onnx", conflicts_with_all = ["adversarial", "certified"], help_heading = "Teacher")]
     pub teacher: Option<PathBuf>,
     /// Weight of the teacher's soft targets in the fine-tuning loss.
     #[arg(
@@ -90,6 +90,7 @@ impl Args {
             distill_weight: self.teacher_weight,
             atoms_factor: self.teacher_atoms,
             fit_examples: self.teacher_examples,
+            hidden: self.hidden,
             solver: match self.teacher_solver.as_str() {
                 "negiar" => crate::teacher::RowSolver::Negiar {
                     epochs: 2,

@@ -47,6 +47,8 @@ pub struct FitOptions {
     pub tol: f64,
     /// Row solver.
     pub solver: RowSolver,
+    /// Keep only this many of the teacher's hidden units, those whose states weigh most downstream (`None`: all).
+    pub hidden: Option<usize>,
 }
 
 impl Default for FitOptions {
@@ -59,6 +61,7 @@ impl Default for FitOptions {
             steps_per_atom: 8,
             tol: 1e-6,
             solver: RowSolver::FrankWolfe,
+            hidden: None,
         }
     }
 }
@@ -95,6 +98,9 @@ impl FitOptions {
                 self.radius_scales
             ));
         }
+        if self.hidden == Some(0) {
+            return bad("the student needs at least one hidden unit".into());
+        }
         if self.steps_per_atom == 0 {
             return bad("steps_per_atom must be positive".into());
         }
@@ -107,8 +113,63 @@ impl FitOptions {
     }
 }
 
-/// Fits a student with the teacher's hidden width to the teacher `t` (hidden layers of widths `layers`, in
-/// order) on `m` inputs `u` (`m x p`). A teacher of several layers is first rescaled ([`balance`]) so that its
+/// The `k` hidden units of `t` whose states weigh most downstream, in their original order: unit `j` scores
+/// `sd(h_j) (sum_k |C_kj| + sum_i |A_ij|)`, the size of what it adds to the logits and to other units.
+fn important_units(t: &Params, states: &States, k: usize) -> Vec<usize> {
+    let (n, m) = (t.h, states.m.max(1));
+    if k >= n {
+        return (0..n).collect();
+    }
+    let mut mean = vec![0.0f64; n];
+    let mut sq = vec![0.0f64; n];
+    for row in states.hidden.chunks(n) {
+        for j in 0..n {
+            mean[j] += f64::from(row[j]);
+            sq[j] += f64::from(row[j]).powi(2);
+        }
+    }
+    let score: Vec<f64> = (0..n)
+        .map(|j| {
+            let var = (sq[j] / m as f64 - (mean[j] / m as f64).powi(2)).max(0.0);
+            let out: f32 = (0..t.q).map(|r| t.c[r * n + j].abs()).sum::<f32>()
+                + (0..n).map(|i| t.a[i * n + j].abs()).sum::<f32>();
+            var.sqrt() * f64::from(out)
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| score[b].total_cmp(&score[a]).then(a.cmp(&b)));
+    order.truncate(k);
+    order.sort_unstable();
+    order
+}
+
+/// The teacher's weights among the hidden units `keep` only (rows and columns of `A`, rows of `B`, columns of `C`).
+fn restrict(t: &Params, keep: &[usize]) -> Params {
+    let (n, k) = (t.h, keep.len());
+    if k == n {
+        return t.clone();
+    }
+    let mut r = Params::zeros(t.p, k, t.q);
+    for (i, &ti) in keep.iter().enumerate() {
+        for (j, &tj) in keep.iter().enumerate() {
+            r.a[i * k + j] = t.a[ti * n + tj];
+        }
+        r.b[i * t.p..(i + 1) * t.p].copy_from_slice(&t.b[ti * t.p..(ti + 1) * t.p]);
+        r.bias_x[i] = t.bias_x[ti];
+    }
+    for o in 0..t.q {
+        for (j, &tj) in keep.iter().enumerate() {
+            r.c[o * k + j] = t.c[o * n + tj];
+        }
+    }
+    r.d.copy_from_slice(&t.d);
+    r.bias_y.copy_from_slice(&t.bias_y);
+    r
+}
+
+/// Fits a student with the teacher's hidden width (or its `opts.hidden` most important units) to the teacher `t`
+/// (hidden layers of widths `layers`, in order) on `m` inputs `u` (`m x p`). The kept units' rows fit their
+/// pre-activations from the kept units' states and the inputs; `C` fits the whole teacher's logits. A teacher of several layers is first rescaled ([`balance`]) so that its
 /// `A` has row L1 norms at most `kappa / 2`.
 ///
 /// Hidden row `i`: `[a_i, b_i]` fits the pre-activation `s_i` from `[h, u]` over
@@ -134,8 +195,10 @@ pub fn fit_student(
     }
     // A layered teacher is first rescaled into the student's set, so later layers can read earlier ones through A.
     let (balanced, _) = balance(t, layers, 0.5 * opts.kappa);
-    let t = &balanced;
-    let states = States::of(t, u, m);
+    let all = States::of(&balanced, u, m);
+    let keep = important_units(&balanced, &all, opts.hidden.unwrap_or(n));
+    let (t, states) = (restrict(&balanced, &keep), all.restrict(&keep));
+    let (t, n) = (&t, keep.len());
     let design = Design::new(&states.hidden, n, u, p, m);
     let d = design.d;
     let pre = design.targets(&states.pre, n);
@@ -307,6 +370,37 @@ mod tests {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
         assert!(worst < 0.05, "outputs differ by up to {worst}");
+    }
+
+    #[test]
+    fn keeps_the_units_that_reach_the_output() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        let (p, n, q, m) = (6, 5, 2, 200);
+        let mut t = Params::zeros(p, n, q);
+        t.b.iter_mut()
+            .for_each(|v| *v = rng.random_range(-1.0..1.0));
+        t.bias_x.iter_mut().for_each(|v| *v = 1.0);
+        // Units 1 and 3 reach the output strongly, unit 4 weakly, units 0 and 2 not at all.
+        for o in 0..q {
+            t.c[o * n + 1] = 2.0;
+            t.c[o * n + 3] = -1.5;
+            t.c[o * n + 4] = 0.01;
+        }
+        let u: Vec<f32> = (0..m * p).map(|_| rng.random::<f32>()).collect();
+        let states = States::of(&t, &u, m);
+        assert_eq!(important_units(&t, &states, 2), vec![1, 3]);
+        assert_eq!(important_units(&t, &states, 9), (0..n).collect::<Vec<_>>());
+        let opts = FitOptions {
+            hidden: Some(2),
+            ..FitOptions::default()
+        };
+        let (s, report) = fit_student(&t, &[n], &u, m, &opts).unwrap();
+        assert_eq!((s.p, s.h, s.q), (p, 2, q));
+        // The dropped units never reached the output, so the logits are still fitted well.
+        assert!(report.output_r2 > 0.99, "{report:?}");
+        let r = restrict(&t, &[1, 3]);
+        assert_eq!(r.c, vec![2.0, -1.5, 2.0, -1.5]);
+        assert_eq!(&r.b[..p], &t.b[p..2 * p]);
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct TeacherSettings {
     pub fit_examples: Option<usize>,
     /// Row solver of the fit.
     pub solver: RowSolver,
+    /// Hidden units of the student: the teacher's most important ones (`None`: all of them).
+    pub hidden: Option<usize>,
 }
 
 impl Default for TeacherSettings {
@@ -41,6 +43,7 @@ impl Default for TeacherSettings {
             select_to: 0.3,
             fit_examples: None,
             solver: RowSolver::FrankWolfe,
+            hidden: None,
         }
     }
 }
@@ -84,7 +87,7 @@ pub struct Prepared {
 
 /// Loads the teacher at `path`, fits a student within `base.max_nnz` on `splits.train`, and returns the checkpoint
 /// from which [`crate::train::compress`] fine-tunes it. `base` supplies the budget, epochs, seed, value type and
-/// `kappa`; the hidden width is the teacher's.
+/// `kappa`; the hidden width is the teacher's, or `settings.hidden` of its units.
 pub fn prepare(
     path: &Path,
     splits: &Splits,
@@ -112,6 +115,8 @@ pub fn prepare(
             ),
         });
     }
+    let teacher_width = n;
+    let n = settings.hidden.unwrap_or(n).min(n);
     let budget = base.max_nnz.unwrap_or(usize::MAX);
     let caps = [n * n, n * p, q * n, 0];
     let shares = base.shares.unwrap_or([0.02, 0.83, 0.15, 0.0]);
@@ -128,6 +133,7 @@ pub fn prepare(
         hidden_atoms: scaled(targets[0] + targets[1], n, n - 1 + p),
         output_atoms: scaled(targets[2], q, n),
         solver: settings.solver,
+        hidden: (n < teacher_width).then_some(n),
         ..FitOptions::default()
     };
     let m = settings.fit_examples.map_or(train.n, |k| k.min(train.n));

@@ -63,6 +63,26 @@ impl States {
         }
         st
     }
+
+    /// The states of the hidden units `keep` only (the logits stay whole).
+    pub fn restrict(&self, keep: &[usize]) -> States {
+        if keep.len() == self.n {
+            return self.clone();
+        }
+        let gather = |x: &[f32]| -> Vec<f32> {
+            x.chunks(self.n.max(1))
+                .flat_map(|row| keep.iter().map(move |&j| row[j]))
+                .collect()
+        };
+        States {
+            m: self.m,
+            n: keep.len(),
+            q: self.q,
+            pre: gather(&self.pre),
+            hidden: gather(&self.hidden),
+            logits: self.logits.clone(),
+        }
+    }
 }
 
 #[cfg(test)]
