@@ -201,3 +201,47 @@ fn teacher_of_other_data_is_refused() {
     ]);
     assert_one_line_error(&run, &["skl_digits_mlp.onnx", "64 inputs"]);
 }
+
+#[test]
+fn resume_continues_a_teacher_checkpoint() {
+    // A checkpoint as a `--teacher` run leaves it after its fit: resuming takes the fine-tuning settings from it.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("student.wpk");
+    let teacher = fixture("skl_digits_mlp.onnx");
+    let splits = wolfpack::data::digits::load().unwrap();
+    let base = wolfpack::train::CompressConfig {
+        max_nnz: Some(500),
+        epochs: 2,
+        ..Default::default()
+    };
+    let prepared =
+        wolfpack::teacher::prepare(&teacher, &splits, &base, &Default::default()).unwrap();
+    assert_eq!(prepared.config.hidden, 32);
+    prepared
+        .checkpoint
+        .save(&dir.path().join("student.wpk.ckpt"))
+        .unwrap();
+    let run = wolfpack(&[
+        "compress",
+        "--embedded",
+        "--teacher",
+        teacher.to_str().unwrap(),
+        "--max-nnz",
+        "500",
+        "--epochs",
+        "2",
+        "--resume",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["history"].as_array().unwrap().len(), 2);
+    assert_eq!(report["settings"]["fw_epochs"], 0.0);
+    assert!(report["nnz"].as_u64().unwrap() <= 500);
+}

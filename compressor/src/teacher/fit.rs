@@ -169,8 +169,8 @@ fn restrict(t: &Params, keep: &[usize]) -> Params {
 
 /// Fits a student with the teacher's hidden width (or its `opts.hidden` most important units) to the teacher `t`
 /// (hidden layers of widths `layers`, in order) on `m` inputs `u` (`m x p`). The kept units' rows fit their
-/// pre-activations from the kept units' states and the inputs; `C` fits the whole teacher's logits. A teacher of several layers is first rescaled ([`balance`]) so that its
-/// `A` has row L1 norms at most `kappa / 2`.
+/// pre-activations from the kept units' states and the inputs; `C` fits the whole teacher's logits. A teacher of
+/// several layers is first rescaled ([`balance`]) so that its `A` has row L1 norms at most `kappa / 2`.
 ///
 /// Hidden row `i`: `[a_i, b_i]` fits the pre-activation `s_i` from `[h, u]` over
 /// `sum_j |w_j| / r_j <= 1` with `r_j = R_i / sd_j` (features' standard deviations: an L1 ball on standardised
