@@ -68,10 +68,11 @@ pub struct Args {
         help_heading = "Teacher"
     )]
     pub teacher_weight: f32,
-    /// Each row of the fit gets this multiple of its share of the budget (above 1, fine-tuning selects the budget).
+    /// Each row of the fit gets this multiple of its share of the budget; fine-tuning then selects the budget by
+    /// magnitude over its first 30%.
     #[arg(
         long,
-        default_value_t = 1.0,
+        default_value_t = 2.5,
         requires = "teacher",
         help_heading = "Teacher"
     )]
