@@ -6,17 +6,22 @@
 //!    on a few inputs and must agree with the imported weights, and measures the teacher's test accuracy.
 //! 2. **States** ([`states`]): on the training set, the teacher's hidden pre-activations `s_k`, hidden states
 //!    `h_k = relu(s_k)` and logits `z_k`.
-//! 3. **Row-wise fit** ([`fit`], [`rowfit`], [`normal`]): for each hidden unit `i`,
-//!    `min mean_k (a_i . h_k + b_i . u_k + beta_i - s_ik)^2` over `||a_i||_1 / kappa + ||b_i||_1 / r_i <= 1`:
-//!    a student whose `A` has row L1 norms at most `kappa < 1`, so it is well-posed, and whose fixed point on a
+//! 3. **Row-wise fit** ([`fit`], [`rowfit`], [`normal`]; a layered teacher is first rescaled layer by layer into the
+//!    student's well-posed set, [`balance`]; optionally only its most important units are kept): for each hidden
+//!    unit `i`, `min mean_k (a_i . h_k + b_i . u_k + beta_i - s_ik)^2` over a weighted L1 ball (an L1 ball on
+//!    standardised weights whose hidden coordinates are capped so that `||a_i||_1 <= kappa`, see [`fit`]): a
+//!    student whose `A` has row L1 norms at most `kappa < 1`, so it is well-posed, and whose fixed point on a
 //!    training input is within `residual / (1 - kappa)` of the teacher's state (the teacher's state is an
 //!    approximate fixed point of the student's map, which is a `kappa`-contraction). The rows are independent
 //!    least-squares problems on the same design `[h, u]`: a finite sum over training examples, solved by
 //!    Frank-Wolfe from zero, so each row holds at most the Frank-Wolfe steps' atoms (sparse by construction). Rows
-//!    of `C` are fitted to the teacher's logits the same way from `h`.
+//!    of `C` are fitted to the teacher's logits the same way from `h`. The default solver takes exact gradients from
+//!    the Gram matrix shared by all rows; Négiar et al.'s stochastic Frank-Wolfe (ICML 2020) is the alternative
+//!    ([`negiar`]), measured 67 times slower and far less accurate once cut to the budget (docs/BENCHMARKS.md).
 //! 4. **Fine-tuning** ([`start`]): the fitted model and the teacher (for soft targets, Hinton, Vinyals & Dean 2015)
 //!    become the first [`Checkpoint`](crate::train::Checkpoint) of the usual training recipe, which then runs
-//!    without its Frank-Wolfe start, selects the budget if the fit holds more weights, and quantises.
+//!    without its Frank-Wolfe start, selects the budget by magnitude (the fit holds 2.5 times it by default), and
+//!    quantises.
 //!
 //! The teacher reads the data set's inputs as the data set scales them (`[0, 1]`, e.g. pixels / 255 for
 //! Fashion-MNIST, / 16 for the embedded digits), and its output units are the data set's classes in order.
