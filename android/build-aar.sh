@@ -17,23 +17,25 @@
 #   ANDROID_NDK_HOME       the NDK (its toolchains/llvm/prebuilt/<host>/bin holds the clang linkers)
 #   WOLFPACK_ANDROID_API   minimum API level the libraries are linked for (default 24)
 #   WOLFPACK_ANDROID_ABIS  subset of "arm64-v8a armeabi-v7a x86_64" (default: all three)
-#   WOLFPACK_ANDROID_BUILD_STD=1
-#                          smaller libraries (about -25%, docs/BENCHMARKS.md): rebuild std with nightly
-#                          `-Zbuild-std` without its backtrace symboliser, optimised for size, and without
-#                          panic locations; needs `rustup toolchain install nightly` and its rust-src component
+#   WOLFPACK_ANDROID_BUILD_STD
+#                          1 (default): nightly `-Zbuild-std` without std's backtrace symboliser, the build that
+#                          meets the 400 KB budget; needs `rustup toolchain install nightly --component rust-src`.
+#                          0: the stable toolchain (same code, about 215 KB larger per library)
 #
-# The libraries are built with the `release-small` cargo profile (fat LTO, one codegen unit, stripped) at
-# opt-level "z", the smallest measured (docs/BENCHMARKS.md, "android"), with panic = unwind so that the JNI
-# layer can catch a panic and throw WolfpackException; and linked for 16 KB pages (Android 15+).
+# The build recipe itself (profile, opt-level, panic strategy, flags) is android/recipe.sh, shared with
+# android/measure-size.sh, which measures it for aarch64 Linux where no NDK is installed: fat LTO, one codegen
+# unit, stripped, opt-level "z"; panic = unwind, so that the JNI layer can catch a panic and throw
+# WolfpackException; linked for 16 KB pages (Android 15+).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
 # shellcheck source=scripts/env.sh
 . "${ROOT}/scripts/env.sh"
+# shellcheck source=android/recipe.sh
+. "${ROOT}/android/recipe.sh"
 
 API="${WOLFPACK_ANDROID_API:-24}"
-BUILD_STD="${WOLFPACK_ANDROID_BUILD_STD:-0}"
 ABIS="${WOLFPACK_ANDROID_ABIS:-arm64-v8a armeabi-v7a x86_64}"
 OUT="${ROOT}/target/android-aar"
 STAGE="${OUT}/stage"
@@ -86,16 +88,6 @@ BIN="${ANDROID_NDK_HOME}/toolchains/llvm/prebuilt/${host}/bin"
 [ -d "${BIN}" ] || die "${BIN} not found: is ANDROID_NDK_HOME (${ANDROID_NDK_HOME}) an NDK r25+?"
 [ -x "${BIN}/llvm-ar" ] || die "${BIN}/llvm-ar not found"
 
-CARGO=(cargo)
-RUSTFLAGS_EXTRA=""
-if [ "${BUILD_STD}" = 1 ]; then
-    # std's default panic hook links a DWARF symboliser (gimli, addr2line: about 150 KB) that prints nothing
-    # useful on a phone; panics still unwind, so the JNI layer still turns them into WolfpackException.
-    cargo +nightly --version >/dev/null 2>&1 || die "WOLFPACK_ANDROID_BUILD_STD=1 needs a nightly toolchain"
-    CARGO=(cargo +nightly -Zbuild-std=std,panic_unwind -Zbuild-std-features=panic-unwind,optimize_for_size)
-    RUSTFLAGS_EXTRA=" -Zlocation-detail=none"
-fi
-
 # Android ABI -> Rust target and NDK clang prefix.
 declare -A TARGET=([arm64-v8a]=aarch64-linux-android [armeabi-v7a]=armv7-linux-androideabi [x86_64]=x86_64-linux-android)
 declare -A CLANG=([arm64-v8a]=aarch64-linux-android [armeabi-v7a]=armv7a-linux-androideabi [x86_64]=x86_64-linux-android)
@@ -105,15 +97,9 @@ for abi in ${ABIS}; do
     [ -n "${target}" ] || die "unknown ABI '${abi}' (known: ${!TARGET[*]})"
     linker="${BIN}/${CLANG[${abi}]}${API}-clang"
     [ -x "${linker}" ] || die "${linker} not found (is API ${API} in this NDK?)"
-    upper="$(tr '[:lower:]-' '[:upper:]_' <<<"${target}")"
-    # The linker, and cc/ar for any C a dependency might build; 16 KB page alignment for Android 15+.
-    env "CARGO_TARGET_${upper}_LINKER=${linker}" \
-        "CARGO_TARGET_${upper}_RUSTFLAGS=-C link-arg=-Wl,-z,max-page-size=16384${RUSTFLAGS_EXTRA}" \
-        "CC_${target//-/_}=${linker}" "AR_${target//-/_}=${BIN}/llvm-ar" \
-        CARGO_PROFILE_RELEASE_SMALL_OPT_LEVEL=z \
-        "${CARGO[@]}" build -p wolfpack-android --lib --profile release-small --target "${target}"
-    lib="target/${target}/release-small/libwolfpack_android.so"
-    [ -f "${lib}" ] || die "${lib} was not built"
+    # The recipe, with the NDK's clang as linker, and cc/ar for any C a dependency might build.
+    wolfpack_android_build "${target}" "${linker}" "CC_${target//-/_}=${linker}" "AR_${target//-/_}=${BIN}/llvm-ar"
+    lib="${WOLFPACK_ANDROID_LIB}"
     mkdir -p "${STAGE}/aar/jni/${abi}"
     cp "${lib}" "${STAGE}/aar/jni/${abi}/"
     say "${abi}: $(wc -c <"${lib}") bytes (${target}, API ${API})"

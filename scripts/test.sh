@@ -9,7 +9,7 @@
 # Knobs (environment):
 #   WOLFPACK_RELEASE_TEST_PACKAGES  packages whose tests run with --release (default: wolfpack,
 #                                   whose tests train models); set it empty for all-debug
-#   WOLFPACK_FUZZ_TARGETS           fuzz targets of formats/fuzz (default: reader runtime)
+#   WOLFPACK_FUZZ_TARGETS           fuzz targets of formats/fuzz (default: reader runtime metadata)
 #   WOLFPACK_FUZZ_SECONDS           libFuzzer time per target (default: 60)
 #
 # To add a step: write a function step_NAME and add NAME to STEPS.
@@ -26,7 +26,7 @@ RELEASE_TEST_PACKAGES="${WOLFPACK_RELEASE_TEST_PACKAGES-wolfpack}"
 CROSS_TEST_PACKAGES=(wolfpack-format wolfpack-runtime) # small crates only: qemu is ~30x slower
 AARCH64_TARGET=aarch64-unknown-linux-gnu
 ANDROID_TARGETS=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android)
-FUZZ_TARGETS="${WOLFPACK_FUZZ_TARGETS:-reader runtime}"
+FUZZ_TARGETS="${WOLFPACK_FUZZ_TARGETS:-reader runtime metadata}"
 FUZZ_SECONDS="${WOLFPACK_FUZZ_SECONDS:-60}"
 
 # ---------------------------------------------------------------- helpers ---
@@ -190,14 +190,20 @@ step_fuzz() {
         skip "cargo-fuzz not installed"
         return 0
     fi
-    local t log seeds=()
-    [ -d formats/tests/corpus ] && seeds=(tests/corpus)
+    local t log seeds
     mkdir -p target
     for t in ${FUZZ_TARGETS}; do
         log="${ROOT}/target/fuzz-${t}.log"
         mkdir -p "formats/fuzz/corpus/${t}"
-        # A valid model among the seeds, so mutations start from deep inside the format too.
-        run cargo run -q -p wolfpack-format --example sample -- "formats/fuzz/corpus/${t}/sample.wpk"
+        seeds=()
+        if [ -d "formats/fuzz/seeds/${t}" ]; then
+            # Targets with their own seeds (the metadata JSON reader starts from real metadata documents).
+            seeds=("fuzz/seeds/${t}")
+        else
+            [ -d formats/tests/corpus ] && seeds=(tests/corpus)
+            # A valid model among the seeds, so mutations start from deep inside the format too.
+            run cargo run -q -p wolfpack-format --example sample -- "formats/fuzz/corpus/${t}/sample.wpk"
+        fi
         printf '+ (cd formats && cargo +nightly fuzz run %s fuzz/corpus/%s %s -- -max_total_time=%s -timeout=10) > %s\n' \
             "${t}" "${t}" "${seeds[*]}" "${FUZZ_SECONDS}" "${log#"${ROOT}"/}"
         if ! (cd formats && cargo +nightly fuzz run "${t}" "fuzz/corpus/${t}" "${seeds[@]}" \

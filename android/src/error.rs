@@ -13,8 +13,8 @@ pub enum Error {
     Closed,
     /// An argument from the Java side is unusable (negative batch, non-direct buffer, bad range, ...).
     InvalidArgument(String),
-    /// A JNI call failed (a Java exception may already be pending; it then wins over ours).
-    Jni(jni::errors::Error),
+    /// The named JNI function failed (a Java exception is then usually pending, and wins over ours).
+    Jni(&'static str),
 }
 
 impl fmt::Display for Error {
@@ -23,7 +23,7 @@ impl fmt::Display for Error {
             Error::Runtime(e) => write!(f, "{e}"),
             Error::Closed => f.write_str("the model is closed"),
             Error::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
-            Error::Jni(e) => write!(f, "JNI call failed: {e}"),
+            Error::Jni(function) => write!(f, "JNI call {function} failed"),
         }
     }
 }
@@ -33,12 +33,6 @@ impl std::error::Error for Error {}
 impl From<wolfpack_runtime::Error> for Error {
     fn from(e: wolfpack_runtime::Error) -> Error {
         Error::Runtime(e)
-    }
-}
-
-impl From<jni::errors::Error> for Error {
-    fn from(e: jni::errors::Error) -> Error {
-        Error::Jni(e)
     }
 }
 

@@ -14,6 +14,8 @@
 //!   allocate nothing; the last solve's iterations and residual per thread and model.
 //! * [`predict`]: predictions, batches and argmax classification, JVM-free (tested on the host and under
 //!   qemu on aarch64).
+//! * `raw`: the JNI calls of the natives, made through the JNI function table directly (`jni::sys`): the
+//!   `jni` crate's `Env`, attach guards and exception mapping weighed about 60 KB of the 400 KB budget.
 //! * [`natives`]: the `extern "system"` functions; every error or panic becomes a
 //!   `dev.wolfpack.WolfpackException` with the runtime's message, never a crash of the JVM.
 
@@ -23,6 +25,7 @@ pub mod error;
 pub mod handle;
 pub mod natives;
 pub mod predict;
+mod raw;
 pub mod scratch;
 
 pub use error::{Error, Result};

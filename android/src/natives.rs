@@ -1,72 +1,59 @@
 //! The JNI natives of `dev.wolfpack.WolfpackNative` (`android/kotlin/src/dev/wolfpack/WolfpackNative.kt`).
 //!
-//! Every function runs its body through [`EnvUnowned::with_env`], which catches panics, and resolves the
-//! outcome with [`ThrowWolfpackException`]: an error or a panic becomes a pending
-//! `dev.wolfpack.WolfpackException` carrying the message, and the function returns a default value that the
-//! Java side never sees (the exception is raised as the native method returns). Nothing unwinds into the JVM.
+//! Every function runs its body through [`call`], which catches panics: an error or a panic becomes a
+//! pending `dev.wolfpack.WolfpackException` carrying the message (unless a Java exception is already pending,
+//! which then wins), and the function returns a default value that the Java side never sees (the exception
+//! is raised as the native method returns). Nothing unwinds into the JVM. The JNI calls themselves are those
+//! of [`crate::raw`].
 //!
 //! Handles are addresses of [`NativeModel`]s ([`NativeModel::into_handle`]); the Kotlin class guards them
 //! with a read/write lock so that `close` never frees a model another thread is using.
 
-use jni::errors::ErrorPolicy;
-use jni::objects::{JByteArray, JByteBuffer, JClass, JFloatArray, JString};
-use jni::sys::{jboolean, jfloat, jint, jlong};
-use jni::{jni_str, Env, EnvUnowned};
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use jni::jni_str;
+use jni::sys::{
+    jboolean, jbyteArray, jclass, jfloat, jfloatArray, jint, jlong, jobject, jstring, JNIEnv,
+};
 
 use crate::error::{Error, Result};
 use crate::handle::NativeModel;
+use crate::raw::Env;
 
 /// The exception every failure becomes.
 const EXCEPTION_CLASS: &jni::strings::JNIStr = jni_str!("dev/wolfpack/WolfpackException");
 
-/// Error policy of the natives: throw `dev.wolfpack.WolfpackException(message)` unless a Java exception is
-/// already pending (a failed JNI call has thrown one: it is more precise and wins), and return the default.
-#[derive(Debug, Default)]
-pub struct ThrowWolfpackException;
+/// The message of a panic payload (`panic!` with a literal or with formatting).
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    let detail = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into());
+    format!("internal error in the wolfpack native library (Rust panic: {detail})")
+}
 
-fn throw<T: Default>(env: &mut Env<'_>, message: &str) -> jni::errors::Result<T> {
+/// Runs `body` with the call's JNI environment, turning its error or panic into a pending
+/// `WolfpackException` (unless a Java exception is pending already: it is more precise and wins) and the
+/// return value into `T::default()`.
+fn call<T: Default>(raw: *mut JNIEnv, body: impl FnOnce(Env) -> Result<T>) -> T {
+    // SAFETY: `raw` is the JNIEnv the JVM passed to the running native method, and `env` does not outlive it.
+    let env = unsafe { Env::from_raw(raw) };
+    let message = match catch_unwind(AssertUnwindSafe(|| body(env))) {
+        Ok(Ok(value)) => return value,
+        Ok(Err(e)) => catch_unwind(AssertUnwindSafe(|| e.to_string())),
+        Err(payload) => catch_unwind(AssertUnwindSafe(move || panic_message(&*payload))),
+    };
+    // Formatting the message (or dropping the payload) panicking too is caught above; throw a fixed text then.
+    let message = message.unwrap_or_else(|p| {
+        std::mem::forget(p);
+        "internal error in the wolfpack native library".into()
+    });
     if !env.exception_check() {
-        // If even this fails (out of memory, class missing), `on_internal_jni_error` returns the default.
-        env.throw_new(EXCEPTION_CLASS, jni::strings::JNIString::new(message))?;
+        env.throw_new(EXCEPTION_CLASS, &message);
     }
-    Ok(T::default())
-}
-
-impl<T: Default> ErrorPolicy<T, Error> for ThrowWolfpackException {
-    type Captures<'unowned_env_local: 'native_method, 'native_method> = ();
-
-    fn on_error<'unowned_env_local: 'native_method, 'native_method>(
-        env: &mut Env<'unowned_env_local>,
-        _cap: &mut (),
-        err: Error,
-    ) -> jni::errors::Result<T> {
-        throw(env, &err.to_string())
-    }
-
-    fn on_panic<'unowned_env_local: 'native_method, 'native_method>(
-        env: &mut Env<'unowned_env_local>,
-        _cap: &mut (),
-        payload: Box<dyn std::any::Any + Send + 'static>,
-    ) -> jni::errors::Result<T> {
-        let detail = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "no message".into());
-        // Should dropping `payload` itself panic, the catch_unwind around this policy in jni-rs catches it.
-        throw(
-            env,
-            &format!("internal error in the wolfpack native library (Rust panic: {detail})"),
-        )
-    }
-}
-
-/// Runs `body` with a JNI environment, turning errors and panics into a pending `WolfpackException`.
-fn call<'local, T: Default>(
-    env: &mut EnvUnowned<'local>,
-    body: impl FnOnce(&mut Env<'local>) -> Result<T>,
-) -> T {
-    env.with_env(body).resolve::<ThrowWolfpackException>()
+    T::default()
 }
 
 /// The model behind a handle the Kotlin side passed under its read lock.
@@ -97,16 +84,16 @@ fn range(offset: jint, length: jint, capacity: usize) -> Result<(usize, usize)> 
 
 /// `WolfpackNative.openPath(path: String): Long`: memory-maps and validates a `.wpk` file.
 #[no_mangle]
-pub extern "system" fn Java_dev_wolfpack_WolfpackNative_openPath<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    path: JString<'local>,
+pub extern "system" fn Java_dev_wolfpack_WolfpackNative_openPath(
+    env: *mut JNIEnv,
+    _class: jclass,
+    path: jstring,
 ) -> jlong {
-    call(&mut env, |env| {
+    call(env, |env| {
         if path.is_null() {
             return Err(Error::InvalidArgument("path is null".into()));
         }
-        let path = path.try_to_string(env)?;
+        let path = env.string(path)?;
         Ok(NativeModel::open(path)?.into_handle())
     })
 }
@@ -115,23 +102,22 @@ pub extern "system" fn Java_dev_wolfpack_WolfpackNative_openPath<'local>(
 /// direct buffer and reads it in place (keeping a global reference to the buffer until close) when its
 /// address is 4-byte aligned, else from one aligned copy.
 #[no_mangle]
-pub extern "system" fn Java_dev_wolfpack_WolfpackNative_openDirect<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    buffer: JByteBuffer<'local>,
+pub extern "system" fn Java_dev_wolfpack_WolfpackNative_openDirect(
+    env: *mut JNIEnv,
+    _class: jclass,
+    buffer: jobject,
     offset: jint,
     length: jint,
 ) -> jlong {
-    call(&mut env, |env| {
+    call(env, |env| {
         if buffer.is_null() {
             return Err(Error::InvalidArgument("buffer is null".into()));
         }
-        let base = env
-            .get_direct_buffer_address(&buffer)
-            .map_err(|_| Error::InvalidArgument("the buffer is not a direct ByteBuffer".into()))?;
-        let capacity = env.get_direct_buffer_capacity(&buffer)?;
+        let (base, capacity) = env.direct_buffer(buffer)?.ok_or_else(|| {
+            Error::InvalidArgument("the buffer is not a direct ByteBuffer".into())
+        })?;
         let (offset, length) = range(offset, length, capacity)?;
-        let keep_alive = env.new_global_ref(&buffer)?;
+        let keep_alive = env.new_global_ref(buffer)?;
         // SAFETY: `base..base + capacity` is the buffer's memory and `offset + length <= capacity`; the
         // global reference keeps the buffer object, hence its memory, alive until the model is dropped, and
         // the Kotlin API documents that the buffer must not be written while the model is open.
@@ -146,97 +132,96 @@ pub extern "system" fn Java_dev_wolfpack_WolfpackNative_openDirect<'local>(
 
 /// `WolfpackNative.openBytes(bytes: ByteArray, offset: Int, length: Int): Long`: validates a copy.
 #[no_mangle]
-pub extern "system" fn Java_dev_wolfpack_WolfpackNative_openBytes<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    bytes: JByteArray<'local>,
+pub extern "system" fn Java_dev_wolfpack_WolfpackNative_openBytes(
+    env: *mut JNIEnv,
+    _class: jclass,
+    bytes: jbyteArray,
     offset: jint,
     length: jint,
 ) -> jlong {
-    call(&mut env, |env| {
+    call(env, |env| {
         if bytes.is_null() {
             return Err(Error::InvalidArgument("bytes is null".into()));
         }
-        let (offset, length) = range(offset, length, bytes.len(env)?)?;
-        let mut signed = vec![0i8; length];
-        bytes.get_region(env, to_jint(offset)?, &mut signed)?;
-        let unsigned: Vec<u8> = signed.into_iter().map(|b| b as u8).collect();
-        Ok(NativeModel::from_bytes_copied(&unsigned)?.into_handle())
+        let (offset, length) = range(offset, length, env.array_len(bytes)?)?;
+        let mut copy = vec![0u8; length];
+        env.read_bytes(bytes, offset, &mut copy)?;
+        Ok(NativeModel::from_bytes_copied(&copy)?.into_handle())
     })
 }
 
 /// `WolfpackNative.close(handle: Long)`: frees the model; zero is accepted (closing twice is harmless).
 #[no_mangle]
-pub extern "system" fn Java_dev_wolfpack_WolfpackNative_close<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
+pub extern "system" fn Java_dev_wolfpack_WolfpackNative_close(
+    env: *mut JNIEnv,
+    _class: jclass,
     handle: jlong,
 ) {
     // SAFETY: the Kotlin class calls this once per handle, under its write lock, then forgets the handle.
-    call(&mut env, |_| unsafe { NativeModel::release(handle) })
+    call(env, |_| unsafe { NativeModel::release(handle) })
 }
 
 /// `WolfpackNative.inputSize(handle: Long): Int`.
 #[no_mangle]
-pub extern "system" fn Java_dev_wolfpack_WolfpackNative_inputSize<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
+pub extern "system" fn Java_dev_wolfpack_WolfpackNative_inputSize(
+    env: *mut JNIEnv,
+    _class: jclass,
     handle: jlong,
 ) -> jint {
-    call(&mut env, |_| to_jint(model(handle)?.model().n_inputs()))
+    call(env, |_| to_jint(model(handle)?.model().n_inputs()))
 }
 
 /// `WolfpackNative.outputSize(handle: Long): Int`.
 #[no_mangle]
-pub extern "system" fn Java_dev_wolfpack_WolfpackNative_outputSize<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
+pub extern "system" fn Java_dev_wolfpack_WolfpackNative_outputSize(
+    env: *mut JNIEnv,
+    _class: jclass,
     handle: jlong,
 ) -> jint {
-    call(&mut env, |_| to_jint(model(handle)?.model().n_outputs()))
+    call(env, |_| to_jint(model(handle)?.model().n_outputs()))
 }
 
 /// `WolfpackNative.isZeroCopy(handle: Long): Boolean`: whether the weights are read in place.
 #[no_mangle]
-pub extern "system" fn Java_dev_wolfpack_WolfpackNative_isZeroCopy<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
+pub extern "system" fn Java_dev_wolfpack_WolfpackNative_isZeroCopy(
+    env: *mut JNIEnv,
+    _class: jclass,
     handle: jlong,
 ) -> jboolean {
-    call(&mut env, |_| Ok(model(handle)?.is_zero_copy()))
+    call(env, |_| Ok(model(handle)?.is_zero_copy()))
 }
 
 /// `WolfpackNative.predict(handle: Long, input: FloatArray, output: FloatArray)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_wolfpack_WolfpackNative_predict<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
+pub extern "system" fn Java_dev_wolfpack_WolfpackNative_predict(
+    env: *mut JNIEnv,
+    _class: jclass,
     handle: jlong,
-    input: JFloatArray<'local>,
-    output: JFloatArray<'local>,
+    input: jfloatArray,
+    output: jfloatArray,
 ) {
-    predict_batch(&mut env, handle, input, 1, output)
+    predict_batch(env, handle, input, 1, output)
 }
 
 /// `WolfpackNative.predictBatch(handle: Long, inputs: FloatArray, batch: Int, outputs: FloatArray)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_wolfpack_WolfpackNative_predictBatch<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
+pub extern "system" fn Java_dev_wolfpack_WolfpackNative_predictBatch(
+    env: *mut JNIEnv,
+    _class: jclass,
     handle: jlong,
-    inputs: JFloatArray<'local>,
+    inputs: jfloatArray,
     batch: jint,
-    outputs: JFloatArray<'local>,
+    outputs: jfloatArray,
 ) {
-    predict_batch(&mut env, handle, inputs, batch, outputs)
+    predict_batch(env, handle, inputs, batch, outputs)
 }
 
-fn predict_batch<'local>(
-    env: &mut EnvUnowned<'local>,
+fn predict_batch(
+    env: *mut JNIEnv,
     handle: jlong,
-    inputs: JFloatArray<'local>,
+    inputs: jfloatArray,
     batch: jint,
-    outputs: JFloatArray<'local>,
+    outputs: jfloatArray,
 ) {
     call(env, |env| {
         let m = model(handle)?;
@@ -246,14 +231,13 @@ fn predict_batch<'local>(
             ));
         }
         let batch = to_usize("batch", batch)?;
-        let (ni, no) = (inputs.len(env)?, outputs.len(env)?);
-        let env = &*env;
+        let (ni, no) = (env.array_len(inputs)?, env.array_len(outputs)?);
         m.predict_batch(
             batch,
             ni,
             no,
-            |dst| Ok(inputs.get_region(env, 0, dst)?),
-            |src| Ok(outputs.set_region(env, 0, src)?),
+            |dst| env.read_floats(inputs, dst),
+            |src| env.write_floats(outputs, src),
         )?;
         Ok(())
     })
@@ -261,32 +245,31 @@ fn predict_batch<'local>(
 
 /// `WolfpackNative.classify(handle: Long, input: FloatArray): Int`: index of the largest output.
 #[no_mangle]
-pub extern "system" fn Java_dev_wolfpack_WolfpackNative_classify<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
+pub extern "system" fn Java_dev_wolfpack_WolfpackNative_classify(
+    env: *mut JNIEnv,
+    _class: jclass,
     handle: jlong,
-    input: JFloatArray<'local>,
+    input: jfloatArray,
 ) -> jint {
-    call(&mut env, |env| {
+    call(env, |env| {
         let m = model(handle)?;
         if input.is_null() {
             return Err(Error::InvalidArgument("input must not be null".into()));
         }
-        let n = input.len(env)?;
-        let env = &*env;
-        to_jint(m.classify(n, |dst| Ok(input.get_region(env, 0, dst)?))?)
+        let n = env.array_len(input)?;
+        to_jint(m.classify(n, |dst| env.read_floats(input, dst))?)
     })
 }
 
 /// `WolfpackNative.lastIterations(handle: Long): Int`: iterations of this thread's last solve with the model
 /// (0 before the first).
 #[no_mangle]
-pub extern "system" fn Java_dev_wolfpack_WolfpackNative_lastIterations<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
+pub extern "system" fn Java_dev_wolfpack_WolfpackNative_lastIterations(
+    env: *mut JNIEnv,
+    _class: jclass,
     handle: jlong,
 ) -> jint {
-    call(&mut env, |_| {
+    call(env, |_| {
         let iterations = model(handle)?.last_solve()?.map_or(0, |s| s.iterations);
         Ok(jint::try_from(iterations).unwrap_or(jint::MAX))
     })
@@ -295,12 +278,12 @@ pub extern "system" fn Java_dev_wolfpack_WolfpackNative_lastIterations<'local>(
 /// `WolfpackNative.lastResidual(handle: Long): Float`: final update of this thread's last solve with the
 /// model (NaN before the first).
 #[no_mangle]
-pub extern "system" fn Java_dev_wolfpack_WolfpackNative_lastResidual<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
+pub extern "system" fn Java_dev_wolfpack_WolfpackNative_lastResidual(
+    env: *mut JNIEnv,
+    _class: jclass,
     handle: jlong,
 ) -> jfloat {
-    call(&mut env, |_| {
+    call(env, |_| {
         Ok(model(handle)?
             .last_solve()?
             .map_or(f32::NAN, |s| s.residual))
@@ -309,25 +292,25 @@ pub extern "system" fn Java_dev_wolfpack_WolfpackNative_lastResidual<'local>(
 
 /// `WolfpackNative.labelCount(handle: Long): Int`: number of class names in the metadata (0 or outputs).
 #[no_mangle]
-pub extern "system" fn Java_dev_wolfpack_WolfpackNative_labelCount<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
+pub extern "system" fn Java_dev_wolfpack_WolfpackNative_labelCount(
+    env: *mut JNIEnv,
+    _class: jclass,
     handle: jlong,
 ) -> jint {
-    call(&mut env, |_| to_jint(model(handle)?.model().labels().len()))
+    call(env, |_| to_jint(model(handle)?.model().labels().len()))
 }
 
 /// `WolfpackNative.label(handle: Long, index: Int): String`: one class name.
 #[no_mangle]
-pub extern "system" fn Java_dev_wolfpack_WolfpackNative_label<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
+pub extern "system" fn Java_dev_wolfpack_WolfpackNative_label(
+    env: *mut JNIEnv,
+    _class: jclass,
     handle: jlong,
     index: jint,
-) -> JString<'local> {
-    call(&mut env, |env| {
+) -> jstring {
+    call(env, |env| {
         let label = model(handle)?.label(to_usize("index", index)?)?;
-        Ok(JString::from_str(env, label)?)
+        env.new_string(label)
     })
 }
 
@@ -335,20 +318,20 @@ pub extern "system" fn Java_dev_wolfpack_WolfpackNative_label<'local>(
 /// `calls` predictions of `input` take inside Rust, without crossing JNI (the JNI overhead benchmark's
 /// baseline, see [`NativeModel::time_predict_loop`]).
 #[no_mangle]
-pub extern "system" fn Java_dev_wolfpack_WolfpackNative_timeRustLoop<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
+pub extern "system" fn Java_dev_wolfpack_WolfpackNative_timeRustLoop(
+    env: *mut JNIEnv,
+    _class: jclass,
     handle: jlong,
-    input: JFloatArray<'local>,
+    input: jfloatArray,
     calls: jint,
 ) -> jlong {
-    call(&mut env, |env| {
+    call(env, |env| {
         let m = model(handle)?;
         if input.is_null() {
             return Err(Error::InvalidArgument("input must not be null".into()));
         }
-        let mut staged = vec![0.0; input.len(env)?];
-        input.get_region(env, 0, &mut staged)?;
+        let mut staged = vec![0.0; env.array_len(input)?];
+        env.read_floats(input, &mut staged)?;
         let elapsed = m.time_predict_loop(&staged, to_usize("calls", calls)?)?;
         Ok(jlong::try_from(elapsed.as_nanos()).unwrap_or(jlong::MAX))
     })
@@ -357,11 +340,11 @@ pub extern "system" fn Java_dev_wolfpack_WolfpackNative_timeRustLoop<'local>(
 /// `WolfpackNative.selfTestPanic()`: panics on purpose, so that the host-JVM tests can check that a Rust
 /// panic reaches Java as a `WolfpackException` and leaves the VM running.
 #[no_mangle]
-pub extern "system" fn Java_dev_wolfpack_WolfpackNative_selfTestPanic<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
+pub extern "system" fn Java_dev_wolfpack_WolfpackNative_selfTestPanic(
+    env: *mut JNIEnv,
+    _class: jclass,
 ) {
-    call(&mut env, |_| -> Result<()> {
+    call(env, |_| -> Result<()> {
         panic!("wolfpack self-test panic")
     })
 }

@@ -98,3 +98,29 @@ fn bad_arguments_are_usage_errors() {
     }
     assert!(wolfpack(&["--help".as_ref()]).status.success());
 }
+
+/// `wolfpack inspect m.wpk | head -1`: a reader that goes away is not an error of ours. The pipe's read end is
+/// closed before the process starts, so every write fails with EPIPE, deterministically.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let p = sample(dir.path());
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_wolfpack"))
+        .args(["inspect".as_ref(), p.as_os_str()])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        out.status.signal(),
+        Some(13),
+        "killed by SIGPIPE like any Unix tool: {:?} {stderr}",
+        out.status
+    );
+}

@@ -35,10 +35,13 @@ compile_error!("wolfpack-format reads and writes little-endian arrays in place; 
 
 mod aligned;
 mod atomic;
+mod crc32;
 mod error;
+mod json;
 pub mod layout;
 mod matrix;
 mod metadata;
+mod metadata_read;
 mod reader;
 pub mod sample;
 mod values;

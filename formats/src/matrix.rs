@@ -450,6 +450,28 @@ pub(crate) fn parse_matrix(
 }
 
 /// Row pointers start at 0, never decrease and end at nnz; columns within a row strictly increase and stay `< cols`.
+/// Within one CSR row: the first position whose index is out of range or not above its predecessor, with the index.
+/// Strictly increasing indices need only the last one checked against `cols`; the common all-valid row costs one
+/// branch-free pass.
+fn first_bad_index<T: Copy + Into<u64>>(row: &[T], cols: usize) -> Option<(usize, usize)> {
+    let increasing = row
+        .windows(2)
+        .fold(true, |ok, w| ok & (w[0].into() < w[1].into()));
+    let in_range = row.last().is_none_or(|&j| j.into() < cols as u64);
+    if increasing && in_range {
+        return None;
+    }
+    let mut prev: Option<u64> = None;
+    for (k, &j) in row.iter().enumerate() {
+        let j = j.into();
+        if j >= cols as u64 || prev.is_some_and(|p| j <= p) {
+            return Some((k, usize::try_from(j).unwrap_or(usize::MAX)));
+        }
+        prev = Some(j);
+    }
+    None
+}
+
 fn check_csr_structure(row_ptr: &[u32], col_idx: &Indices, cols: usize) -> Result<(), String> {
     let nnz = col_idx.len();
     if row_ptr[0] != 0 {
@@ -469,20 +491,17 @@ fn check_csr_structure(row_ptr: &[u32], col_idx: &Indices, cols: usize) -> Resul
         if e > nnz {
             return Err(format!("row_ptr[{}] = {e} exceeds nnz = {nnz}", i + 1));
         }
-        let mut prev: Option<usize> = None;
-        for k in s..e {
-            let j = col_idx.get(k);
-            if j >= cols {
-                return Err(format!(
-                    "row {i}: column index {j} is out of range (cols = {cols})"
-                ));
-            }
-            if prev.is_some_and(|p| j <= p) {
-                return Err(format!(
-                    "row {i}: column indices not strictly increasing at position {k}"
-                ));
-            }
-            prev = Some(j);
+        let bad = match col_idx {
+            Indices::U16(v) => first_bad_index(&v[s..e], cols),
+            Indices::U32(v) => first_bad_index(&v[s..e], cols),
+        };
+        if let Some((k, j)) = bad {
+            let k = s + k;
+            return Err(if j >= cols {
+                format!("row {i}: column index {j} is out of range (cols = {cols})")
+            } else {
+                format!("row {i}: column indices not strictly increasing at position {k}")
+            });
         }
     }
     Ok(())

@@ -238,7 +238,7 @@ fn parse_table(bytes: &[u8]) -> Result<Sections<'_>, FormatError> {
             )));
         };
         let data = &bytes[off as usize..end as usize];
-        let computed = crc32fast::hash(data);
+        let computed = crate::crc32::hash(data);
         if computed != crc {
             return Err(FormatError::Checksum {
                 what: format!("section {index} ({what})"),
@@ -288,7 +288,7 @@ fn parse_table(bytes: &[u8]) -> Result<Sections<'_>, FormatError> {
 
 /// CRC-32 of the header and table with the checksum field (bytes 28..32) taken as zero.
 pub(crate) fn header_crc(head: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
+    let mut h = crate::crc32::Crc32::new();
     h.update(&head[..28]);
     h.update(&[0; 4]);
     h.update(&head[32..]);
@@ -379,7 +379,7 @@ pub fn reseal(bytes: &mut [u8]) {
             .checked_add(len)
             .filter(|&end| end <= bytes.len() as u64);
         if let Some(end) = end {
-            let crc = crc32fast::hash(&bytes[off as usize..end as usize]);
+            let crc = crate::crc32::hash(&bytes[off as usize..end as usize]);
             bytes[e + 24..e + 28].copy_from_slice(&crc.to_le_bytes());
         }
     }

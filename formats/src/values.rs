@@ -140,21 +140,40 @@ impl<'a> Values<'a> {
     /// Position of the first non-finite value, if any; for i8, the first scale group whose scale is not finite or
     /// whose dequantised values `q * scale` could overflow.
     pub(crate) fn first_non_finite(&self) -> Option<(usize, f32)> {
-        let find = |it: &mut dyn Iterator<Item = f32>| it.enumerate().find(|(_, x)| !x.is_finite());
+        // Non-finite means an all-ones exponent field; testing the bits needs no conversion, so a model's values are
+        // scanned at memory speed when it loads (the half crate's per-value conversion dominated loading).
         match self {
-            Values::F32(v) => find(&mut v.iter().copied()),
-            Values::F16(v) => find(&mut v.iter().map(|x| x.to_f32())),
-            Values::Bf16(v) => find(&mut v.iter().map(|x| x.to_f32())),
+            Values::F32(v) => first_all_ones(v, |x| x.to_bits(), 0x7f80_0000).map(|i| (i, v[i])),
+            Values::F16(v) => {
+                first_all_ones(v, |x| x.to_bits(), 0x7c00).map(|i| (i, v[i].to_f32()))
+            }
+            Values::Bf16(v) => {
+                first_all_ones(v, |x| x.to_bits(), 0x7f80).map(|i| (i, v[i].to_f32()))
+            }
             // Every dequantised q * scale (|q| <= 128) must be finite too, not only the scale.
-            Values::I8 { scales, .. } => find(&mut scales.iter().map(|&s| {
-                if (s * 128.0).is_finite() {
-                    s
-                } else {
-                    f32::INFINITY
-                }
-            })),
+            Values::I8 { scales, .. } => scales
+                .iter()
+                .position(|&s| !(s * 128.0).is_finite())
+                .map(|i| (i, scales[i])),
         }
     }
+}
+
+/// Index of the first value whose exponent field (`mask`) is all ones, i.e. the first infinity or NaN. Blocks of 64
+/// values are tested with a branch-free fold (which vectorises) before the exact position is looked for.
+fn first_all_ones<T: Copy, B>(values: &[T], bits: impl Fn(T) -> B, mask: B) -> Option<usize>
+where
+    B: Copy + PartialEq + core::ops::BitAnd<Output = B>,
+{
+    let special = |x: T| bits(x) & mask == mask;
+    let mut start = 0;
+    for block in values.chunks(64) {
+        if block.iter().fold(false, |any, &x| any | special(x)) {
+            return block.iter().position(|&x| special(x)).map(|k| start + k);
+        }
+        start += block.len();
+    }
+    None
 }
 
 /// Column indices of a CSR matrix, borrowed in place.
@@ -194,6 +213,40 @@ impl Indices<'_> {
         match self {
             Indices::U16(_) => 2,
             Indices::U32(_) => 4,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    // The bit test agrees with `is_finite` after conversion, for any f16, bf16 and f32 bit patterns, including
+    // specials at a block's first or last position and across the 64-value block boundary.
+    proptest! {
+        #[test]
+        fn first_non_finite_matches_the_naive_scan(
+            bits in proptest::collection::vec(any::<u16>(), 0..200),
+            f32_bits in proptest::collection::vec(any::<u32>(), 0..200),
+        ) {
+            let h: Vec<f16> = bits.iter().map(|&b| f16::from_bits(b)).collect();
+            let naive_h = h.iter().position(|x| !x.to_f32().is_finite());
+            prop_assert_eq!(Values::F16(&h).first_non_finite().map(|(i, _)| i), naive_h);
+            let b: Vec<bf16> = bits.iter().map(|&b| bf16::from_bits(b)).collect();
+            let naive_b = b.iter().position(|x| !x.to_f32().is_finite());
+            prop_assert_eq!(Values::Bf16(&b).first_non_finite().map(|(i, _)| i), naive_b);
+            let f: Vec<f32> = f32_bits.iter().map(|&b| f32::from_bits(b)).collect();
+            let naive_f = f.iter().position(|x| !x.is_finite());
+            prop_assert_eq!(Values::F32(&f).first_non_finite().map(|(i, _)| i), naive_f);
+        }
+
+        #[test]
+        fn one_special_value_is_found_where_it_is(len in 1usize..300, at in 0usize..300, nan in any::<bool>()) {
+            let at = at % len;
+            let mut v = vec![f16::from_f32(1.5); len];
+            v[at] = if nan { f16::NAN } else { f16::NEG_INFINITY };
+            prop_assert_eq!(Values::F16(&v).first_non_finite().map(|(i, _)| i), Some(at));
         }
     }
 }

@@ -215,7 +215,7 @@ fn assemble(sections: &[(u32, u32, Vec<u8>)]) -> AlignedBytes {
         buf[e + 4..e + 8].copy_from_slice(&role.to_le_bytes());
         buf[e + 8..e + 16].copy_from_slice(&off.to_le_bytes());
         buf[e + 16..e + 24].copy_from_slice(&(data.len() as u64).to_le_bytes());
-        buf[e + 24..e + 28].copy_from_slice(&crc32fast::hash(data).to_le_bytes());
+        buf[e + 24..e + 28].copy_from_slice(&crate::crc32::hash(data).to_le_bytes());
         buf[off as usize..off as usize + data.len()].copy_from_slice(data);
     }
     let crc = header_crc(&buf[..table_end as usize]);

@@ -9,7 +9,7 @@
 //! * [`Model`]: a validated model, memory-mapped or borrowed in place; immutable, `Send + Sync`.
 //! * [`Session`]: per-thread scratch; steady-state predictions allocate nothing.
 //! * [`kernels`]: the SIMD products (AVX2/FMA/F16C, NEON, scalar) on `f32`/`f16`/`bf16`/`i8` weights.
-//! * [`ffi`]: the C ABI declared in `include/wolfpack.h`.
+//! * [`ffi`]: the C ABI declared in `include/wolfpack.h` (cargo feature `c-abi`, on by default).
 
 //!
 //! ```
@@ -33,6 +33,8 @@ mod model;
 mod session;
 mod solve;
 
+// Off for bindings that bring their own ABI (wolfpack-android), whose cdylib would otherwise export it too.
+#[cfg(feature = "c-abi")]
 pub mod ffi;
 pub use error::Error;
 pub use model::Model;

@@ -107,7 +107,7 @@ impl Model<'static> {
         let file = std::fs::File::open(path).map_err(io)?;
         // SAFETY: the map is read-only and private to this model; the documented contract above (the file is not
         // modified while mapped) is the one every memory-mapped loader relies on.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+        let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(io)?;
         Model::from_backing(Backing::Mapped(map))
     }
 

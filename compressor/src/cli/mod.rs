@@ -99,10 +99,21 @@ pub fn run(cli: Cli) -> CliResult {
     }
 }
 
-/// Reads a whole model file into an aligned buffer, naming the file in any error.
+/// Reads a whole model file straight into an aligned buffer (read once, no second copy), naming the file in any
+/// error. A file that changes length while it is read is reported, not half-read.
 pub fn read_model_bytes(path: &Path) -> Result<wolfpack_format::AlignedBytes, CliError> {
-    let bytes = std::fs::read(path).map_err(|e| CliError::at(path, e))?;
-    Ok(wolfpack_format::AlignedBytes::copy_from(&bytes))
+    use std::io::Read;
+    let at = |e: std::io::Error| CliError::at(path, e);
+    let mut file = std::fs::File::open(path).map_err(at)?;
+    let len = file.metadata().map_err(at)?.len();
+    let len =
+        usize::try_from(len).map_err(|_| CliError::at(path, "file too large for this machine"))?;
+    let mut bytes = wolfpack_format::AlignedBytes::zeroed(len);
+    file.read_exact(bytes.as_mut_slice()).map_err(at)?;
+    if file.read(&mut [0u8; 1]).map_err(at)? != 0 {
+        return Err(CliError::at(path, "the file grew while it was read"));
+    }
+    Ok(bytes)
 }
 
 /// A path argument.

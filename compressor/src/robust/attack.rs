@@ -8,7 +8,7 @@
 //! ```
 //!
 //! as the minimisation of [`AttackProblem`] (the negated loss, a `wolfpack_optim::Objective`) over the product of
-//! the per-input threat sets ([`Blocks`]); the sum is separable, so the batch problem is `m` independent attacks
+//! the per-input threat sets (`wolfpack_optim::sets::Product`); the sum is separable, so the batch problem is `m` independent attacks
 //! that share batched forward and adjoint solves. The gradient `dL/du'` goes through the fixed point
 //! `x = relu(A x + B u' + b)` by implicit differentiation: `dL/du' = B^T w + D^T dL/dy` with the adjoint `w`
 //! solving `w = M (C^T dL/dy + A^T w)` ([`Params::backward`], the same code as training).
@@ -17,10 +17,10 @@
 //! * PGD (Madry et al. 2018): fixed steps along the steepest-ascent direction of the norm (the gradient's sign for
 //!   L-infinity, the normalised gradient for L2) followed by the projection onto the threat set, from a uniformly
 //!   random start in the ball. `wolfpack-optim`'s projected gradient takes `grad / L` steps with backtracking,
-//!   which is not the attack of the literature, so [`SteepestPgd`] implements this variant on optim's traits.
+//!   which is not the attack of the literature: `wolfpack_optim::fullbatch::SteepestDescent` is this variant.
 //! * Frank-Wolfe (Chen, Zhou, Yi, Gu, AAAI 2020): `wolfpack_optim::fullbatch::FrankWolfe` with the step
 //!   `2 / (t + 2)` over the same set; the first step goes to the LMO vertex, i.e. FGSM's point for L-infinity.
-//! * FGSM (Goodfellow, Shlens, Szegedy 2015): one [`SteepestPgd`] step of size `eps` from the clean input.
+//! * FGSM (Goodfellow, Shlens, Szegedy 2015): one `SteepestDescent` step of size `eps` from the clean input.
 //!
 //! Every iterate at which some input is misclassified is remembered for that input, so an attack never "forgets" a
 //! success; the caller re-checks each found example through the runtime ([`verify`]).
@@ -31,11 +31,12 @@ use std::time::Instant;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use wolfpack_optim::fullbatch::{FrankWolfe, StepRule};
-use wolfpack_optim::{Certificate, ConstraintSet, Objective, OptimizeResult};
+use wolfpack_optim::fullbatch::{FrankWolfe, SteepestDescent, StepRule};
+use wolfpack_optim::sets::Product;
+use wolfpack_optim::{Objective, OptimizeResult};
 use wolfpack_runtime::{Model, Session};
 
-use super::threat::{Blocks, Norm, Threat, BOX};
+use super::threat::{BallBox, Norm, Threat, BOX};
 use super::RobustError;
 use crate::data::{Dataset, Preprocess};
 use crate::model::{loss, InputGrad, Params, SolveOptions};
@@ -146,80 +147,6 @@ impl Objective<f32> for AttackProblem<'_> {
         let du = bw.input.expect("asked for the input gradient");
         grad.iter_mut().zip(&du).for_each(|(g, d)| *g = -d);
         -l
-    }
-}
-
-/// Projected steepest descent with a fixed step, block by block: `x <- P_S(x - step * d(grad))`, where `d` is the
-/// steepest-descent direction of the norm within each block of `block` coordinates (`sign(g)` for L-infinity,
-/// `g / ||g||_2` for L2). Minimising the negated loss, this is the PGD attack of Madry et al. (2018).
-///
-/// It implements `wolfpack-optim`'s protocol (an `Objective` over a `ConstraintSet`, an `OptimizeResult` back)
-/// and belongs in `wolfpack_optim::fullbatch` eventually.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SteepestPgd {
-    /// The norm whose steepest-descent direction is taken.
-    pub norm: Norm,
-    /// Step length in that norm.
-    pub step: f32,
-    /// Number of steps.
-    pub steps: usize,
-    /// Size of the blocks normalised separately (the input dimension `p` for a batch of attacks).
-    pub block: usize,
-}
-
-impl SteepestPgd {
-    /// Minimises `f` over `set` from `P_S(x0)`; returns the last iterate.
-    pub fn minimize<O: Objective<f32>, S: ConstraintSet<f32>>(
-        &self,
-        f: &O,
-        set: &S,
-        mut x: Vec<f32>,
-    ) -> wolfpack_optim::Result<OptimizeResult<f32>> {
-        if x.len() != f.dim() || self.block == 0 || !x.len().is_multiple_of(self.block) {
-            return Err(wolfpack_optim::OptimError::DimensionMismatch {
-                what: "x0",
-                expected: f.dim(),
-                got: x.len(),
-            });
-        }
-        set.project(&mut x)?;
-        let mut g = vec![0.0f32; x.len()];
-        for _ in 0..self.steps {
-            f.value_grad(&x, &mut g);
-            for (xb, gb) in x.chunks_mut(self.block).zip(g.chunks(self.block)) {
-                match self.norm {
-                    Norm::Linf => {
-                        for (xi, gi) in xb.iter_mut().zip(gb) {
-                            if *gi > 0.0 {
-                                *xi -= self.step;
-                            } else if *gi < 0.0 {
-                                *xi += self.step;
-                            }
-                        }
-                    }
-                    Norm::L2 => {
-                        let n = gb.iter().map(|v| v * v).sum::<f32>().sqrt();
-                        if n > 0.0 {
-                            let s = self.step / n;
-                            xb.iter_mut().zip(gb).for_each(|(xi, gi)| *xi -= s * gi);
-                        }
-                    }
-                }
-            }
-            set.project(&mut x)?;
-        }
-        let fx = f.value(&x);
-        Ok(OptimizeResult {
-            f: fx,
-            iterations: self.steps,
-            certificate: Certificate::None,
-            success: true,
-            message: "fixed number of steps done".into(),
-            trace: None,
-            grad_evals: self.steps,
-            func_evals: 1,
-            x,
-        })
     }
 }
 
@@ -393,22 +320,22 @@ pub fn attack_batch(
 
 fn run_solver(
     problem: &AttackProblem<'_>,
-    set: &Blocks<super::threat::BallBox>,
+    set: &Product<BallBox>,
     x0: Vec<f32>,
     cfg: &AttackConfig,
     p: usize,
 ) -> Result<OptimizeResult<f32>, RobustError> {
     let eps = cfg.threat.eps;
     Ok(match cfg.method {
-        Method::Pgd => SteepestPgd {
-            norm: cfg.threat.norm,
+        Method::Pgd => SteepestDescent {
+            norm: cfg.threat.norm.steepest(),
             step: cfg.step_size.unwrap_or(2.5 * eps / cfg.steps as f32),
             steps: cfg.steps,
             block: p,
         }
         .minimize(problem, set, x0)?,
-        Method::Fgsm => SteepestPgd {
-            norm: cfg.threat.norm,
+        Method::Fgsm => SteepestDescent {
+            norm: cfg.threat.norm.steepest(),
             step: cfg.step_size.unwrap_or(eps),
             steps: 1,
             block: p,

@@ -5,7 +5,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use wolfpack_optim::sets::{L2BallBox, LinfBallBox};
+use wolfpack_optim::fullbatch::SteepestNorm;
+use wolfpack_optim::sets::{L2BallBox, LinfBallBox, Product};
 use wolfpack_optim::{ConstraintSet, Vertex};
 
 use super::RobustError;
@@ -21,6 +22,14 @@ pub enum Norm {
 }
 
 impl Norm {
+    /// The steepest-descent direction of this norm, for the PGD attack.
+    pub fn steepest(self) -> SteepestNorm {
+        match self {
+            Norm::Linf => SteepestNorm::Linf,
+            Norm::L2 => SteepestNorm::L2,
+        }
+    }
+
     /// `||v||` in this norm.
     pub fn of(self, v: impl IntoIterator<Item = f32>) -> f32 {
         match self {
@@ -98,7 +107,7 @@ impl Threat {
     }
 
     /// The product of the threat sets around the `m = centers.len() / p` inputs of a batch.
-    pub fn batch_set(&self, centers: &[f32], p: usize) -> Result<Blocks<BallBox>, RobustError> {
+    pub fn batch_set(&self, centers: &[f32], p: usize) -> Result<Product<BallBox>, RobustError> {
         if p == 0 || !centers.len().is_multiple_of(p) {
             return Err(RobustError::Data(format!(
                 "a batch of {} values is not a whole number of {p}-feature inputs",
@@ -109,7 +118,7 @@ impl Threat {
             .chunks(p)
             .map(|c| self.set(c))
             .collect::<Result<_, _>>()?;
-        Ok(Blocks { p, sets })
+        Ok(Product::new(p, sets)?)
     }
 }
 
@@ -167,63 +176,6 @@ impl ConstraintSet<f32> for BallBox {
             BallBox::Linf(s) => s.dim(),
             BallBox::L2(s) => s.dim(),
         }
-    }
-}
-
-/// The Cartesian product `S_1 x ... x S_m` of per-input sets of dimension `p` each: a batch attacked at once.
-///
-/// LMO and projection split into the blocks (the product's LMO is the product of the blocks' LMOs, its projection
-/// the product of the projections), so attacking the batch as one problem attacks every input on its own while the
-/// forward and adjoint solves run batched. (`wolfpack-optim` should absorb this as a generic product set.)
-#[derive(Clone, Debug)]
-pub struct Blocks<S> {
-    /// Dimension of each block.
-    pub p: usize,
-    /// The blocks' sets.
-    pub sets: Vec<S>,
-}
-
-impl<S: ConstraintSet<f32>> ConstraintSet<f32> for Blocks<S> {
-    fn lmo(&self, grad: &[f32], out: &mut Vertex<f32>) -> wolfpack_optim::Result<()> {
-        let n = self.p * self.sets.len();
-        if grad.len() != n {
-            return Err(wolfpack_optim::OptimError::DimensionMismatch {
-                what: "gradient",
-                expected: n,
-                got: grad.len(),
-            });
-        }
-        let mut block = Vertex::new();
-        let mut dense = vec![0.0f32; self.p];
-        let buf = out.dense_mut(n);
-        for ((s, g), o) in self
-            .sets
-            .iter()
-            .zip(grad.chunks(self.p))
-            .zip(buf.chunks_mut(self.p))
-        {
-            s.lmo(g, &mut block)?;
-            block.to_dense(&mut dense);
-            o.copy_from_slice(&dense);
-        }
-        Ok(())
-    }
-    fn project(&self, x: &mut [f32]) -> wolfpack_optim::Result<()> {
-        for (s, xb) in self.sets.iter().zip(x.chunks_mut(self.p)) {
-            s.project(xb)?;
-        }
-        Ok(())
-    }
-    fn contains(&self, x: &[f32], tol: f32) -> bool {
-        x.len() == self.p * self.sets.len()
-            && self
-                .sets
-                .iter()
-                .zip(x.chunks(self.p))
-                .all(|(s, xb)| s.contains(xb, tol))
-    }
-    fn dim(&self) -> Option<usize> {
-        Some(self.p * self.sets.len())
     }
 }
 

@@ -13,11 +13,12 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::attack::{random_start, AttackProblem, SteepestPgd};
+use super::attack::{random_start, AttackProblem};
 use super::lift::{box_input, fold_grad, lift};
 use super::threat::{Norm, Threat};
 use super::RobustError;
 use crate::model::{loss, InputGrad, Params, SolveOptions};
+use wolfpack_optim::fullbatch::SteepestDescent;
 
 /// A robust training objective, stored in the run's settings (and so in checkpoints and reports).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -136,8 +137,8 @@ impl RobustTraining {
         let set = threat.batch_set(&c, params.p)?;
         // Train on the last PGD iterate (not the first misclassified one): the strongest point the budget found.
         let x0 = random_start(&c, params.p, threat, rng);
-        let res = SteepestPgd {
-            norm: threat.norm,
+        let res = SteepestDescent {
+            norm: threat.norm.steepest(),
             step: 2.5 * eps / steps as f32,
             steps,
             block: params.p,

@@ -8,6 +8,7 @@
 //! | [`ProximalGradient`] (ISTA, FISTA) | smooth `f` + penalty with a prox | gradient mapping |
 //! | [`GradientDescent`] | smooth unconstrained `f` | gradient norm |
 //! | [`Lbfgs`] | smooth unconstrained `f` | gradient norm |
+//! | [`SteepestDescent`] (PGD attack) | `f` over a set with a projection, fixed steps | none |
 
 mod active_set;
 mod away_pairwise;
@@ -18,6 +19,7 @@ mod lbfgs;
 mod line_search;
 mod pgd;
 mod prox_grad;
+mod steepest;
 
 pub use active_set::ActiveSet;
 pub use away_pairwise::{AwayPairwiseFw, FwVariant};
@@ -26,6 +28,7 @@ pub use gd::GradientDescent;
 pub use lbfgs::Lbfgs;
 pub use pgd::ProjectedGradient;
 pub use prox_grad::ProximalGradient;
+pub use steepest::{SteepestDescent, SteepestNorm};
 
 use crate::error::{check_len, OptimError, Result};
 use crate::{linalg, Float, Objective};

@@ -14,6 +14,7 @@ mod l1;
 mod l2;
 mod linf;
 mod nuclear;
+mod product;
 mod rowwise;
 mod simplex;
 
@@ -25,6 +26,7 @@ pub use l1::L1Ball;
 pub use l2::L2Ball;
 pub use linf::LinfBall;
 pub use nuclear::NuclearBall;
+pub use product::Product;
 pub use rowwise::RowWise;
 pub use simplex::Simplex;
 

@@ -262,10 +262,27 @@ impl<'a> MatRef<'a> {
         if row_ptr[rows] as usize != nnz {
             return Err(MatrixError::RowPointers { row: rows });
         }
+        // A max reduction vectorises; the position is looked for only when something is out of range, so checking a
+        // mapped model's indices costs a pass at memory speed.
         let out_of_range = |col: usize| col >= cols;
         let bad = match col_idx {
-            Indices::U16(v) => v.iter().position(|&c| out_of_range(usize::from(c))),
-            Indices::U32(v) => v.iter().position(|&c| out_of_range(c as usize)),
+            Indices::U16(v)
+                if v.iter()
+                    .copied()
+                    .max()
+                    .is_some_and(|m| out_of_range(m.into())) =>
+            {
+                v.iter().position(|&c| out_of_range(usize::from(c)))
+            }
+            Indices::U32(v)
+                if v.iter()
+                    .copied()
+                    .max()
+                    .is_some_and(|m| out_of_range(m as usize)) =>
+            {
+                v.iter().position(|&c| out_of_range(c as usize))
+            }
+            _ => None,
         };
         if let Some(k) = bad {
             let row = row_ptr.partition_point(|&p| p as usize <= k) - 1;
