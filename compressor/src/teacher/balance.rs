@@ -3,16 +3,15 @@
 //! relu is positively homogeneous, so for any positive diagonal `S` the model with `A' = S A S^-1`, `B' = S B`,
 //! `b' = S b`, `C' = C S^-1` has the hidden state `S x` and the same output (El Ghaoui et al., "Implicit Deep
 //! Learning", 2021, discuss this rescaling for well-posedness). An imported MLP's `A` is strictly block-lower
-//! triangular, so scaling each layer's block by `alpha_l` multiplies the block `(l, k)` of `A` by
-//! `alpha_l / alpha_k`: going down the layers with small enough ratios brings every row's L1 norm under any
-//! `kappa > 0`. The fit then targets the rescaled pre-activations and may reuse earlier layers' states through
+//! triangular, so scaling unit `i` by `alpha_i` multiplies `A_ik` by `alpha_i / alpha_k`: going down the layers,
+//! each unit's scale can bring its row's L1 norm to any `kappa > 0` given the earlier units' scales. The fit then targets the rescaled pre-activations and may reuse earlier layers' states through
 //! `A` within its `kappa` bound: with the whole budget, the rescaled teacher itself is a feasible student.
 
 use crate::model::Params;
 
-/// Scales each layer (block of `layers` widths, in order) so that every row of the teacher's `A` has L1 norm at
-/// most `target`; returns the rescaled teacher and the scale of each hidden unit. The first layer keeps scale 1,
-/// as does any layer that reads no earlier layer.
+/// Scales each hidden unit of a layered teacher (blocks of `layers` widths, in order) so that every row of its `A`
+/// has L1 norm at most `target`; returns the rescaled teacher and the scale of each hidden unit. Units that read no
+/// earlier layer (the first layer) keep scale 1.
 pub fn balance(t: &Params, layers: &[usize], target: f32) -> (Params, Vec<f32>) {
     let n = t.h;
     let mut scale = vec![1.0f32; n];
@@ -21,19 +20,13 @@ pub fn balance(t: &Params, layers: &[usize], target: f32) -> (Params, Vec<f32>) 
     }
     let mut start = 0;
     for &width in layers {
-        // Row norms of this block's rows of A, in units of the already-scaled earlier layers.
-        let worst = (start..start + width)
-            .map(|i| {
-                (0..start)
-                    .map(|k| t.a[i * n + k].abs() / scale[k])
-                    .sum::<f32>()
-            })
-            .fold(0.0f32, f32::max);
-        if worst > 0.0 && worst.is_finite() {
-            let alpha = target / worst;
-            scale[start..start + width]
-                .iter_mut()
-                .for_each(|s| *s = alpha);
+        // Each unit on its own: its row of A, in units of the already-scaled earlier layers, gets L1 norm `target`
+        // (one scale per unit keeps the scales as close to 1 as the bound allows, which Adam's fine-tuning likes).
+        for i in start..start + width {
+            let norm: f32 = (0..start).map(|k| t.a[i * n + k].abs() / scale[k]).sum();
+            if norm > 0.0 && norm.is_finite() {
+                scale[i] = target / norm;
+            }
         }
         start += width;
     }
