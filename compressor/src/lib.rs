@@ -14,4 +14,5 @@ pub mod onnx;
 pub mod pack;
 pub mod plot;
 pub mod robust;
+pub mod teacher;
 pub mod train;

@@ -55,6 +55,53 @@ pub struct Args {
     /// Test examples (the first ones) on which a robust run's report measures PGD-20 and certified accuracy.
     #[arg(long, default_value_t = 2000)]
     pub robust_limit: usize,
+    /// Compress an existing network: an ONNX multilayer perceptron reading the data set's scaled inputs. The
+    /// student takes its hidden units (or `--hidden` of the most important ones), is fitted to their states row by
+    /// row, then fine-tuned with the teacher's soft targets (see `wolfpack::teacher`).
+    #[arg(long, value_name = "MODEL.onnx", conflicts_with_all = ["adversarial", "certified"], help_heading = "Teacher")]
+    pub teacher: Option<PathBuf>,
+    /// Weight of the teacher's soft targets in the fine-tuning loss.
+    #[arg(
+        long,
+        default_value_t = 0.5,
+        requires = "teacher",
+        help_heading = "Teacher"
+    )]
+    pub teacher_weight: f32,
+    /// Each row of the fit gets this multiple of its share of the budget; fine-tuning then selects the budget by
+    /// magnitude over its first 30%.
+    #[arg(
+        long,
+        default_value_t = 2.5,
+        requires = "teacher",
+        help_heading = "Teacher"
+    )]
+    pub teacher_atoms: f32,
+    /// Row solver of the fit: `fw` (Frank-Wolfe on the Gram matrix) or `negiar` (stochastic Frank-Wolfe, 2 epochs).
+    #[arg(long, default_value = "fw", value_parser = ["fw", "negiar"], requires = "teacher", help_heading = "Teacher")]
+    pub teacher_solver: String,
+    /// Fit the rows on the first N training examples only.
+    #[arg(long, value_name = "N", requires = "teacher", help_heading = "Teacher")]
+    pub teacher_examples: Option<usize>,
+}
+
+impl Args {
+    fn teacher_settings(&self) -> crate::teacher::TeacherSettings {
+        crate::teacher::TeacherSettings {
+            distill_weight: self.teacher_weight,
+            atoms_factor: self.teacher_atoms,
+            fit_examples: self.teacher_examples,
+            hidden: self.hidden,
+            solver: match self.teacher_solver.as_str() {
+                "negiar" => crate::teacher::RowSolver::Negiar {
+                    epochs: 2,
+                    batch: 1,
+                },
+                _ => crate::teacher::RowSolver::FrankWolfe,
+            },
+            ..crate::teacher::TeacherSettings::default()
+        }
+    }
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
@@ -99,8 +146,23 @@ pub fn run(args: &Args) -> CliResult {
         .report
         .clone()
         .unwrap_or_else(|| with_suffix(&args.out, ".report.json"));
+    let mut teacher = None;
     let resume = if args.resume {
-        Some(Checkpoint::load(&ckpt_path).map_err(|e| CliError(e.to_string()))?)
+        let ck = Checkpoint::load(&ckpt_path).map_err(|e| CliError(e.to_string()))?;
+        if args.teacher.is_some() {
+            // The fit chose the fine-tuning settings; they are the checkpoint's.
+            cfg = ck.config.clone();
+        }
+        Some(ck)
+    } else if let Some(path) = &args.teacher {
+        let prepared = crate::teacher::prepare(path, &splits, &cfg, &args.teacher_settings())
+            .map_err(|e| CliError(format!("--teacher {e}")))?;
+        if let Err(e) = &prepared.report.ort_max_difference {
+            eprintln!("warning: the teacher was not checked against ONNX Runtime ({e})");
+        }
+        cfg = prepared.config;
+        teacher = Some(prepared.report);
+        Some(prepared.checkpoint)
     } else {
         None
     };
@@ -165,6 +227,7 @@ pub fn run(args: &Args) -> CliResult {
         start.elapsed().as_secs_f64(),
     );
     report.robustness = robustness;
+    report.teacher = teacher;
     // The certified bound of the file as written (after quantisation), not the training radius.
     report.kappa = model.structure().kappa;
     let json = serde_json::to_vec_pretty(&report).map_err(|e| CliError(e.to_string()))?;
@@ -222,6 +285,9 @@ struct Report<'a> {
     /// Clean, PGD-20 and certified accuracy of a robust run (`--adversarial`, `--certified`).
     #[serde(skip_serializing_if = "Option::is_none")]
     robustness: Option<crate::robust::summary::Summary>,
+    /// The teacher and the row-wise fit of a `--teacher` run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    teacher: Option<crate::teacher::TeacherReport>,
 }
 
 impl<'a> Report<'a> {
@@ -252,6 +318,7 @@ impl<'a> Report<'a> {
             settings: &c.config,
             history: &c.history,
             robustness: None,
+            teacher: None,
         }
     }
 
@@ -282,6 +349,25 @@ impl<'a> Report<'a> {
         );
         println!("report            {}", report.display());
         println!("training curve    {}", plot.display());
+        if let Some(t) = &self.teacher {
+            println!(
+                "teacher           {} (layers {:?}, {} weights): test {:.2}% (ONNX Runtime: {})",
+                t.model,
+                t.layers,
+                t.nnz,
+                100.0 * t.test_accuracy,
+                t.test_accuracy_ort
+                    .map_or("not run".into(), |a| format!("{:.2}%", 100.0 * a))
+            );
+            println!(
+                "row-wise fit      test {:.2}% before fine-tuning, R2 hidden {:.3} / logits {:.3}, {} weights, {:.1} s",
+                100.0 * t.fit_test_accuracy,
+                t.fit.hidden_r2,
+                t.fit.output_r2,
+                t.fit.nnz.iter().sum::<usize>(),
+                t.fit.seconds
+            );
+        }
         if let Some(r) = &self.robustness {
             println!(
                 "robustness        {}: clean {:.2}%, PGD-20 {:.2}%, certified {} on the first {} test examples",
