@@ -23,6 +23,9 @@ fn main() {
                 .unwrap_or_else(|_| panic!("{k}: not an integer: {v}"))
         };
         match k {
+            "label_smoothing" => cfg.label_smoothing = f(),
+            "weight_decay" => cfg.weight_decay = f(),
+            "shift" => cfg.shift = n(),
             "data" => source = Some(v.to_string()),
             "train_n" => train_n = n(),
             "hidden" => cfg.hidden = n(),

@@ -14,6 +14,7 @@
 //!
 //! [`compress`] runs it, reporting each epoch and handing out a [`Checkpoint`] from which it can resume exactly.
 
+pub mod augment;
 pub mod lmo;
 pub mod project;
 pub mod quant;
@@ -109,6 +110,16 @@ pub struct CompressConfig {
     /// Adversarial or interval-bound (certified) training ([`crate::robust::train`]); `None`: plain training.
     #[serde(default)]
     pub robust: Option<crate::robust::train::RobustTraining>,
+    /// Label smoothing `eps` ([`loss::smooth_labels`]); 0 trains on the hard labels.
+    #[serde(default)]
+    pub label_smoothing: f32,
+    /// Decoupled weight decay of the Adam steps ([`step::adam`]); 0 turns it off.
+    #[serde(default)]
+    pub weight_decay: f32,
+    /// Largest random translation, in pixels along each axis, of the training images ([`augment`]); 0 turns it off.
+    /// Needs square images (`p` a perfect square).
+    #[serde(default)]
+    pub shift: usize,
 }
 
 impl Default for CompressConfig {
@@ -144,6 +155,9 @@ impl Default for CompressConfig {
                 max_iter: 100,
             },
             robust: None,
+            label_smoothing: 0.0,
+            weight_decay: 0.0,
+            shift: 0,
         }
     }
 }
@@ -263,6 +277,12 @@ impl CompressConfig {
                 self.kappa
             ));
         }
+        if !(0.0..1.0).contains(&self.label_smoothing) || !(0.0..1e3).contains(&self.weight_decay) {
+            return bad(format!(
+                "label smoothing ({}) must lie in [0, 1) and weight decay ({}) in [0, 1000)",
+                self.label_smoothing, self.weight_decay
+            ));
+        }
         if self.max_nnz == Some(0) {
             return bad("max_nnz must be at least 1".into());
         }
@@ -325,6 +345,15 @@ pub fn compress(
         )));
     }
     let (p, h, q) = (train.p, cfg.hidden, train.n_classes);
+    let side = match (cfg.shift, augment::square_side(p)) {
+        (0, _) => 0,
+        (_, Some(s)) => s,
+        (_, None) => {
+            return Err(TrainError::Data(format!(
+                "shift augmentation needs square images, but examples have {p} features"
+            )))
+        }
+    };
     let mut ck = match resume {
         Some(ck) => {
             if (ck.params.p, ck.params.h, ck.params.q) != (p, h, q) || ck.config != *cfg {
@@ -373,7 +402,12 @@ pub fn compress(
             let step = ck.epoch * steps_per_epoch + bi;
             let m = chunk.len();
             for (r, &i) in chunk.iter().enumerate() {
-                ubuf[r * p..(r + 1) * p].copy_from_slice(train.row(i));
+                let dst = &mut ubuf[r * p..(r + 1) * p];
+                if side > 0 {
+                    augment::random_shift(train.row(i), dst, side, cfg.shift, &mut rng);
+                } else {
+                    dst.copy_from_slice(train.row(i));
+                }
             }
             let labels: Vec<u32> = chunk.iter().map(|&i| train.y[i]).collect();
             let progress = step as f64 / total_steps;
@@ -416,6 +450,9 @@ pub fn compress(
                     .map(|(s, d)| (&s[..], d.weight, d.temperature)),
                 g,
             );
+            if cfg.label_smoothing > 0.0 {
+                loss::smooth_labels(g, q, &labels, cfg.label_smoothing);
+            }
             loss_sum += f64::from(l);
             let swap_end = (0.9 * total_steps) as usize;
             let swap = cfg.swap_frac > 0.0
@@ -503,6 +540,7 @@ pub fn compress(
                         &bw.grads,
                         &mut ck.opt,
                         lr,
+                        cfg.weight_decay,
                         cfg.kappa,
                         &ck.support,
                     ),
