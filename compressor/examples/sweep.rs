@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 use wolfpack::data;
+use wolfpack::train::saliency::Saliency;
 use wolfpack::train::{compress, quant, CompressConfig, Distill, Method, Quant};
 
 fn main() {
@@ -26,6 +27,13 @@ fn main() {
             "label_smoothing" => cfg.label_smoothing = f(),
             "weight_decay" => cfg.weight_decay = f(),
             "shift" => cfg.shift = n(),
+            "saliency" => {
+                cfg.saliency = if v == "fisher" {
+                    Saliency::Fisher
+                } else {
+                    Saliency::Magnitude
+                }
+            }
             "data" => source = Some(v.to_string()),
             "train_n" => train_n = n(),
             "hidden" => cfg.hidden = n(),

@@ -18,6 +18,7 @@ pub mod augment;
 pub mod lmo;
 pub mod project;
 pub mod quant;
+pub mod saliency;
 pub mod step;
 pub mod support;
 
@@ -120,6 +121,9 @@ pub struct CompressConfig {
     /// Needs square images (`p` a perfect square).
     #[serde(default)]
     pub shift: usize,
+    /// Score ranking the entries during per-matrix support selection ([`saliency`]).
+    #[serde(default)]
+    pub saliency: saliency::Saliency,
 }
 
 impl Default for CompressConfig {
@@ -158,6 +162,7 @@ impl Default for CompressConfig {
             label_smoothing: 0.0,
             weight_decay: 0.0,
             shift: 0,
+            saliency: saliency::Saliency::Magnitude,
         }
     }
 }
@@ -593,7 +598,8 @@ pub fn compress(
                         Some(targets) => {
                             for (w, fin) in Which::ALL.into_iter().zip(targets) {
                                 let k = support::cubic_keep(start[w as usize], fin, frac);
-                                ck.support.keep_top_in(&ck.params, w, k);
+                                let sc = saliency::scores(cfg.saliency, &ck.params, &ck.opt, w);
+                                ck.support.keep_top_scored(w, &sc, k);
                             }
                         }
                     }

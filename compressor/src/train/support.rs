@@ -86,14 +86,22 @@ impl Support {
 
     /// Shrinks one matrix's support to exactly `min(k, size)` entries of largest `|value|` (ties by position).
     pub fn keep_top_in(&mut self, p: &Params, w: Which, k: usize) {
-        let (vals, mask) = (p.mat(w), &mut self.masks[w as usize]);
+        let scores: Vec<f32> = p.mat(w).iter().map(|v| v.abs()).collect();
+        self.keep_top_scored(w, &scores, k);
+    }
+
+    /// Shrinks one matrix's support to exactly `min(k, size)` entries of largest `score` (one per entry of the
+    /// matrix; ties by position).
+    pub fn keep_top_scored(&mut self, w: Which, scores: &[f32], k: usize) {
+        let mask = &mut self.masks[w as usize];
+        assert_eq!(scores.len(), mask.len(), "one score per entry");
         let mut kept: Vec<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();
         if k >= kept.len() {
             return;
         }
         if k > 0 {
             kept.select_nth_unstable_by(k - 1, |&a, &b| {
-                vals[b].abs().total_cmp(&vals[a].abs()).then(a.cmp(&b))
+                scores[b].total_cmp(&scores[a]).then(a.cmp(&b))
             });
         }
         mask.iter_mut().for_each(|b| *b = false);
