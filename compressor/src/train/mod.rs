@@ -124,6 +124,17 @@ pub struct CompressConfig {
     /// Score ranking the entries during per-matrix support selection ([`saliency`]).
     #[serde(default)]
     pub saliency: saliency::Saliency,
+    /// Learning-rate rewinding for fine-tuning (Renda, Frankle, Carbin 2020, "Comparing rewinding and fine-tuning in
+    /// neural network pruning"): when selection ends, the cosine schedule restarts from `restart_lr` times the peak
+    /// learning rate and decays to zero at the end of training; 0 keeps the single cosine decay.
+    #[serde(default)]
+    pub restart_lr: f32,
+    /// Stochastic weight averaging (Izmailov et al. 2018, "Averaging weights leads to wider optima"): the returned
+    /// model is the uniform average of the iterates after every step from this fraction of training on (with the
+    /// final support applied); `None` returns the last iterate. The average of models whose `A` rows lie in the L1
+    /// ball lies in it too (the ball is convex), so the averaged model stays well-posed.
+    #[serde(default)]
+    pub average_from: Option<f32>,
 }
 
 impl Default for CompressConfig {
@@ -163,6 +174,8 @@ impl Default for CompressConfig {
             weight_decay: 0.0,
             shift: 0,
             saliency: saliency::Saliency::Magnitude,
+            restart_lr: 0.0,
+            average_from: None,
         }
     }
 }
@@ -224,6 +237,9 @@ pub struct Checkpoint {
     pub seconds: f64,
     /// Support sizes of `A`..`D` when selection started (the cubic schedule's starting point).
     pub selection_start: Option<[usize; 4]>,
+    /// The running weight average and the number of iterates in it ([`CompressConfig::average_from`]).
+    #[serde(default)]
+    pub average: Option<(Params, u64)>,
 }
 
 /// The trained, quantised model and its measurements.
@@ -286,6 +302,14 @@ impl CompressConfig {
             return bad(format!(
                 "label smoothing ({}) must lie in [0, 1) and weight decay ({}) in [0, 1000)",
                 self.label_smoothing, self.weight_decay
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.average_from.unwrap_or(0.0))
+            || !(0.0..=10.0).contains(&self.restart_lr)
+        {
+            return bad(format!(
+                "average_from ({:?}) must lie in [0, 1] and restart_lr ({}) in [0, 10]",
+                self.average_from, self.restart_lr
             ));
         }
         if self.max_nnz == Some(0) {
@@ -380,6 +404,7 @@ pub fn compress(
                 history: Vec::new(),
                 seconds: 0.0,
                 selection_start: None,
+                average: None,
             }
         }
     };
@@ -536,9 +561,16 @@ pub fn compress(
                 } else {
                     2
                 }] += 1;
-                // Cosine decay from the end of the Frank-Wolfe start to the end of training.
-                let frac = (step - fw_steps) as f64 / (total_steps - fw_steps as f64).max(1.0);
-                let lr = cfg.lr * (0.5 * (1.0 + (std::f64::consts::PI * frac).cos())) as f32;
+                // Cosine decay from the end of the Frank-Wolfe start to the end of training, or restarted when
+                // selection ends.
+                let (from, peak) =
+                    if cfg.restart_lr > 0.0 && cfg.max_nnz.is_some() && step >= sel_to {
+                        (sel_to.max(fw_steps), cfg.lr * cfg.restart_lr)
+                    } else {
+                        (fw_steps, cfg.lr)
+                    };
+                let frac = (step - from) as f64 / (total_steps - from as f64).max(1.0);
+                let lr = peak * (0.5 * (1.0 + (std::f64::consts::PI * frac).cos())) as f32;
                 match cfg.method {
                     Method::Adam => step::adam(
                         &mut ck.params,
@@ -606,6 +638,19 @@ pub fn compress(
                     ck.support.apply(&mut ck.params);
                 }
             }
+            if cfg
+                .average_from
+                .is_some_and(|f| step as f64 >= f64::from(f) * total_steps)
+            {
+                let (avg, n) = ck
+                    .average
+                    .get_or_insert_with(|| (Params::zeros(p, h, q), 0));
+                *n += 1;
+                let w = 1.0 / *n as f32;
+                for (a, x) in avg.tensors_mut().into_iter().zip(ck.params.tensors()) {
+                    a.iter_mut().zip(x).for_each(|(a, x)| *a += w * (x - *a));
+                }
+            }
         }
         ck.epoch += 1;
         ck.seconds += t0.elapsed().as_secs_f64();
@@ -626,6 +671,10 @@ pub fn compress(
         };
         ck.history.push(stats.clone());
         progress(&stats, &ck);
+    }
+    if let Some((avg, _)) = ck.average.take() {
+        ck.params = avg;
+        ck.support.apply(&mut ck.params);
     }
     if let Some(budget) = cfg.max_nnz {
         // Selection ends inside training; this only guards the budget if the window was cut short.
