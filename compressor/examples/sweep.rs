@@ -27,6 +27,7 @@ fn main() {
             "label_smoothing" => cfg.label_smoothing = f(),
             "weight_decay" => cfg.weight_decay = f(),
             "shift" => cfg.shift = n(),
+            "triangular_a" => cfg.triangular_a = v == "true",
             "restart_lr" => cfg.restart_lr = f(),
             "average_from" => cfg.average_from = Some(f()),
             "saliency" => {

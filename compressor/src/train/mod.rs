@@ -135,6 +135,11 @@ pub struct CompressConfig {
     /// ball lies in it too (the ball is convex), so the averaged model stays well-posed.
     #[serde(default)]
     pub average_from: Option<f32>,
+    /// Restrict `A` to its strictly lower triangle ([`Support::full_with`]): the hidden units form a directed acyclic
+    /// graph, the model is a sparse deep feed-forward network, and one sweep in index order solves it exactly (the
+    /// runtime's triangular solve), instead of about 17 Gauss-Seidel sweeps with a general `A` at kappa 0.5.
+    #[serde(default)]
+    pub triangular_a: bool,
 }
 
 impl Default for CompressConfig {
@@ -176,6 +181,7 @@ impl Default for CompressConfig {
             saliency: saliency::Saliency::Magnitude,
             restart_lr: 0.0,
             average_from: None,
+            triangular_a: false,
         }
     }
 }
@@ -398,7 +404,7 @@ pub fn compress(
                 config: cfg.clone(),
                 epoch: 0,
                 opt: OptState::new(&params),
-                support: Support::full(&params, cfg.use_a),
+                support: Support::full_with(&params, cfg.use_a, cfg.triangular_a),
                 params,
                 teacher: None,
                 history: Vec::new(),
@@ -510,7 +516,7 @@ pub fn compress(
                 let progress = (step - sel_to) as f64 / (swap_end - sel_to).max(1) as f64;
                 let frac =
                     cfg.swap_frac * (0.5 * (1.0 + (std::f64::consts::PI * progress).cos())) as f32;
-                let bound = Support::full(&ck.params, cfg.use_a);
+                let bound = Support::full_with(&ck.params, cfg.use_a, cfg.triangular_a);
                 for (wi, i) in ck.support.swap(&mut ck.params, &bw.grads, frac, &bound) {
                     let w = Which::ALL[wi];
                     ck.opt.first.mat_mut(w)[i] = 0.0;
@@ -525,7 +531,7 @@ pub fn compress(
                 // A matrix keeps its full support when Frank-Wolfe touched fewer than twice its final budget
                 // (short Frank-Wolfe starts on small data): selection needs candidates to choose from.
                 let nnz = Which::ALL.map(|w| ck.params.nnz(w));
-                let full = Support::full(&ck.params, cfg.use_a).sizes();
+                let full = Support::full_with(&ck.params, cfg.use_a, cfg.triangular_a).sizes();
                 let restrict = match (cfg.shares, cfg.max_nnz) {
                     (Some(sh), Some(b)) => {
                         let want = support::share_targets(sh, b, full);
