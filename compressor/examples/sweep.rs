@@ -1,15 +1,18 @@
 //! One training run with settings overridden on the command line, for measuring the recipe:
 //! `cargo run --release -p wolfpack --example sweep -- max_nnz=10000 epochs=20 method=adam [data=DIR|digits]`.
-//! Keys: every `CompressConfig` field (`distill=W,T`, `max_nnz=none`), plus `data` and `train_n` (a subsample).
+//! Keys: every `CompressConfig` field (`distill=W,T`, `max_nnz=none`), plus `data`, `train_n` (a subsample) and
+//! `out=PATH` (write the stored model as a `.wpk`).
 
 use std::time::Instant;
 use wolfpack::data;
+use wolfpack::train::saliency::Saliency;
 use wolfpack::train::{compress, quant, CompressConfig, Distill, Method, Quant};
 
 fn main() {
     let mut cfg = CompressConfig::default();
     let mut source = None;
     let mut train_n = usize::MAX;
+    let mut out_path: Option<std::path::PathBuf> = None;
     for arg in std::env::args().skip(1) {
         let (k, v) = arg
             .split_once('=')
@@ -23,6 +26,20 @@ fn main() {
                 .unwrap_or_else(|_| panic!("{k}: not an integer: {v}"))
         };
         match k {
+            "label_smoothing" => cfg.label_smoothing = f(),
+            "weight_decay" => cfg.weight_decay = f(),
+            "shift" => cfg.shift = n(),
+            "triangular_a" => cfg.triangular_a = v == "true",
+            "restart_lr" => cfg.restart_lr = f(),
+            "average_from" => cfg.average_from = Some(f()),
+            "saliency" => {
+                cfg.saliency = if v == "fisher" {
+                    Saliency::Fisher
+                } else {
+                    Saliency::Magnitude
+                }
+            }
+            "out" => out_path = Some(v.into()),
             "data" => source = Some(v.to_string()),
             "train_n" => train_n = n(),
             "hidden" => cfg.hidden = n(),
@@ -110,6 +127,12 @@ fn main() {
         t0.elapsed().as_secs_f64(),
         std::env::args().skip(1).collect::<Vec<_>>()
     );
+    if let Some(path) = out_path {
+        let file = wolfpack::pack::compressed_model_file(&out, &splits.name);
+        file.write(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        println!("WROTE {}", path.display());
+    }
     for q in [Quant::F32, Quant::F16, Quant::Bf16, Quant::I8] {
         let stored = quant::quantise(&out.params_f32, q, out.kappa);
         let (acc, _) = stored.accuracy(&splits.test, &out.config.eval_solve);

@@ -124,6 +124,14 @@ fn bad_settings_and_checkpoints_are_typed_errors() {
             shares: Some([0.0, -1.0, 1.0, 0.0]),
             ..small(10)
         },
+        CompressConfig {
+            label_smoothing: 1.0,
+            ..small(10)
+        },
+        CompressConfig {
+            average_from: Some(1.5),
+            ..small(10)
+        },
     ] {
         let e = compress(&s.train, &s.test, &cfg, None, &mut |_, _| {})
             .unwrap_err()
@@ -194,4 +202,54 @@ fn budget_shares_are_met_per_matrix() {
         );
     }
     assert!(n >= 480, "nnz {n}");
+}
+
+#[test]
+fn recipe_options_keep_the_budget_well_posedness_and_exact_resume() {
+    let s = data();
+    let cfg = CompressConfig {
+        label_smoothing: 0.1,
+        weight_decay: 0.1,
+        saliency: wolfpack::train::saliency::Saliency::Fisher,
+        restart_lr: 0.5,
+        average_from: Some(0.6),
+        ..small(600)
+    };
+    let mut at10 = None;
+    let a = compress(&s.train, &s.test, &cfg, None, &mut |st, ck| {
+        assert!(st.kappa <= 0.5 + 1e-6, "A left its ball: {}", st.kappa);
+        if st.epoch == 10 {
+            at10 = Some(ck.clone());
+        }
+    })
+    .unwrap();
+    let ck = at10.unwrap();
+    assert!(ck.average.is_some(), "averaging runs from 60% of training");
+    assert!(a.params_f32.total_nnz() <= 600 && a.params_f32.total_nnz() >= 580);
+    assert!(a.params.kappa() <= 0.5);
+    assert!(a.test_accuracy > 0.85, "accuracy {}", a.test_accuracy);
+    // The average is not the last iterate.
+    let last = compress(
+        &s.train,
+        &s.test,
+        &CompressConfig {
+            average_from: None,
+            ..cfg.clone()
+        },
+        None,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_ne!(a.params_f32, last.params_f32);
+    let b = compress(&s.train, &s.test, &cfg, Some(ck), &mut |_, _| {}).unwrap();
+    assert_eq!(a.params, b.params);
+    // Shifts need square images.
+    let mut odd = s.train.clone();
+    odd.p = 63;
+    odd.x.truncate(odd.n * 63);
+    let shifted = CompressConfig { shift: 1, ..cfg };
+    let e = compress(&odd, &odd, &shifted, None, &mut |_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("square images"), "{e}");
 }

@@ -56,6 +56,17 @@ pub fn cross_entropy(
     (total / m.max(1) as f64) as f32
 }
 
+/// Turns the hard-label gradient written by [`cross_entropy`] (without soft targets) into that of label smoothing
+/// (Szegedy et al. 2016, "Rethinking the Inception architecture"): the target of example `i` becomes
+/// `(1 - eps) e_{label_i} + eps / q`, so `dL/dy_i = softmax(y_i) - target_i` gains `(eps / m) (e_{label_i} - 1 / q)`.
+pub fn smooth_labels(grad: &mut [f32], q: usize, labels: &[u32], eps: f32) {
+    let k = eps / labels.len().max(1) as f32;
+    for (gr, &t) in grad.chunks_mut(q).zip(labels) {
+        gr.iter_mut().for_each(|g| *g -= k / q as f32);
+        gr[t as usize] += k;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +97,27 @@ mod tests {
             b[i] -= 1e-2;
             let fd = (loss(&a) - loss(&b)) / 2e-2;
             assert!((fd - g[i]).abs() < 1e-3, "{i}: {fd} vs {}", g[i]);
+        }
+    }
+
+    #[test]
+    fn smoothing_matches_the_gradient_of_smoothed_targets() {
+        let y = [0.3f32, -1.2, 2.0, 0.1, 0.5, -0.4];
+        let labels = [2u32, 0];
+        let eps = 0.1;
+        let mut g = vec![0.0; 6];
+        cross_entropy(&y, 3, &labels, None, &mut g);
+        smooth_labels(&mut g, 3, &labels, eps);
+        let mut p = vec![0.0; 6];
+        softmax(&y, 3, 1.0, &mut p);
+        for (i, (gi, pi)) in g.iter().zip(&p).enumerate() {
+            let hot = if labels[i / 3] as usize == i % 3 {
+                1.0
+            } else {
+                0.0
+            };
+            let target = (1.0 - eps) * hot + eps / 3.0;
+            assert!((gi - (pi - target) / 2.0).abs() < 1e-6, "{i}: {gi}");
         }
     }
 

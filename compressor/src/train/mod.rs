@@ -14,9 +14,11 @@
 //!
 //! [`compress`] runs it, reporting each epoch and handing out a [`Checkpoint`] from which it can resume exactly.
 
+pub mod augment;
 pub mod lmo;
 pub mod project;
 pub mod quant;
+pub mod saliency;
 pub mod step;
 pub mod support;
 
@@ -109,6 +111,35 @@ pub struct CompressConfig {
     /// Adversarial or interval-bound (certified) training ([`crate::robust::train`]); `None`: plain training.
     #[serde(default)]
     pub robust: Option<crate::robust::train::RobustTraining>,
+    /// Label smoothing `eps` ([`loss::smooth_labels`]); 0 trains on the hard labels.
+    #[serde(default)]
+    pub label_smoothing: f32,
+    /// Decoupled weight decay of the Adam steps ([`step::adam`]); 0 turns it off.
+    #[serde(default)]
+    pub weight_decay: f32,
+    /// Largest random translation, in pixels along each axis, of the training images ([`augment`]); 0 turns it off.
+    /// Needs square images (`p` a perfect square).
+    #[serde(default)]
+    pub shift: usize,
+    /// Score ranking the entries during per-matrix support selection ([`saliency`]).
+    #[serde(default)]
+    pub saliency: saliency::Saliency,
+    /// Learning-rate rewinding for fine-tuning (Renda, Frankle, Carbin 2020, "Comparing rewinding and fine-tuning in
+    /// neural network pruning"): when selection ends, the cosine schedule restarts from `restart_lr` times the peak
+    /// learning rate and decays to zero at the end of training; 0 keeps the single cosine decay.
+    #[serde(default)]
+    pub restart_lr: f32,
+    /// Stochastic weight averaging (Izmailov et al. 2018, "Averaging weights leads to wider optima"): the returned
+    /// model is the uniform average of the iterates after every step from this fraction of training on (with the
+    /// final support applied); `None` returns the last iterate. The average of models whose `A` rows lie in the L1
+    /// ball lies in it too (the ball is convex), so the averaged model stays well-posed.
+    #[serde(default)]
+    pub average_from: Option<f32>,
+    /// Restrict `A` to its strictly lower triangle ([`Support::full_with`]): the hidden units form a directed acyclic
+    /// graph, the model is a sparse deep feed-forward network, and one sweep in index order solves it exactly (the
+    /// runtime's triangular solve), instead of about 17 Gauss-Seidel sweeps with a general `A` at kappa 0.5.
+    #[serde(default)]
+    pub triangular_a: bool,
 }
 
 impl Default for CompressConfig {
@@ -144,6 +175,13 @@ impl Default for CompressConfig {
                 max_iter: 100,
             },
             robust: None,
+            label_smoothing: 0.0,
+            weight_decay: 0.0,
+            shift: 0,
+            saliency: saliency::Saliency::Magnitude,
+            restart_lr: 0.0,
+            average_from: None,
+            triangular_a: false,
         }
     }
 }
@@ -205,6 +243,9 @@ pub struct Checkpoint {
     pub seconds: f64,
     /// Support sizes of `A`..`D` when selection started (the cubic schedule's starting point).
     pub selection_start: Option<[usize; 4]>,
+    /// The running weight average and the number of iterates in it ([`CompressConfig::average_from`]).
+    #[serde(default)]
+    pub average: Option<(Params, u64)>,
 }
 
 /// The trained, quantised model and its measurements.
@@ -261,6 +302,20 @@ impl CompressConfig {
             return bad(format!(
                 "kappa = {} must lie in [0, 1) for a well-posed model",
                 self.kappa
+            ));
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing) || !(0.0..1e3).contains(&self.weight_decay) {
+            return bad(format!(
+                "label smoothing ({}) must lie in [0, 1) and weight decay ({}) in [0, 1000)",
+                self.label_smoothing, self.weight_decay
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.average_from.unwrap_or(0.0))
+            || !(0.0..=10.0).contains(&self.restart_lr)
+        {
+            return bad(format!(
+                "average_from ({:?}) must lie in [0, 1] and restart_lr ({}) in [0, 10]",
+                self.average_from, self.restart_lr
             ));
         }
         if self.max_nnz == Some(0) {
@@ -325,6 +380,15 @@ pub fn compress(
         )));
     }
     let (p, h, q) = (train.p, cfg.hidden, train.n_classes);
+    let side = match (cfg.shift, augment::square_side(p)) {
+        (0, _) => 0,
+        (_, Some(s)) => s,
+        (_, None) => {
+            return Err(TrainError::Data(format!(
+                "shift augmentation needs square images, but examples have {p} features"
+            )))
+        }
+    };
     let mut ck = match resume {
         Some(ck) => {
             if (ck.params.p, ck.params.h, ck.params.q) != (p, h, q) || ck.config != *cfg {
@@ -340,12 +404,13 @@ pub fn compress(
                 config: cfg.clone(),
                 epoch: 0,
                 opt: OptState::new(&params),
-                support: Support::full(&params, cfg.use_a),
+                support: Support::full_with(&params, cfg.use_a, cfg.triangular_a),
                 params,
                 teacher: None,
                 history: Vec::new(),
                 seconds: 0.0,
                 selection_start: None,
+                average: None,
             }
         }
     };
@@ -373,7 +438,12 @@ pub fn compress(
             let step = ck.epoch * steps_per_epoch + bi;
             let m = chunk.len();
             for (r, &i) in chunk.iter().enumerate() {
-                ubuf[r * p..(r + 1) * p].copy_from_slice(train.row(i));
+                let dst = &mut ubuf[r * p..(r + 1) * p];
+                if side > 0 {
+                    augment::random_shift(train.row(i), dst, side, cfg.shift, &mut rng);
+                } else {
+                    dst.copy_from_slice(train.row(i));
+                }
             }
             let labels: Vec<u32> = chunk.iter().map(|&i| train.y[i]).collect();
             let progress = step as f64 / total_steps;
@@ -416,6 +486,9 @@ pub fn compress(
                     .map(|(s, d)| (&s[..], d.weight, d.temperature)),
                 g,
             );
+            if cfg.label_smoothing > 0.0 {
+                loss::smooth_labels(g, q, &labels, cfg.label_smoothing);
+            }
             loss_sum += f64::from(l);
             let swap_end = (0.9 * total_steps) as usize;
             let swap = cfg.swap_frac > 0.0
@@ -443,7 +516,7 @@ pub fn compress(
                 let progress = (step - sel_to) as f64 / (swap_end - sel_to).max(1) as f64;
                 let frac =
                     cfg.swap_frac * (0.5 * (1.0 + (std::f64::consts::PI * progress).cos())) as f32;
-                let bound = Support::full(&ck.params, cfg.use_a);
+                let bound = Support::full_with(&ck.params, cfg.use_a, cfg.triangular_a);
                 for (wi, i) in ck.support.swap(&mut ck.params, &bw.grads, frac, &bound) {
                     let w = Which::ALL[wi];
                     ck.opt.first.mat_mut(w)[i] = 0.0;
@@ -458,7 +531,7 @@ pub fn compress(
                 // A matrix keeps its full support when Frank-Wolfe touched fewer than twice its final budget
                 // (short Frank-Wolfe starts on small data): selection needs candidates to choose from.
                 let nnz = Which::ALL.map(|w| ck.params.nnz(w));
-                let full = Support::full(&ck.params, cfg.use_a).sizes();
+                let full = Support::full_with(&ck.params, cfg.use_a, cfg.triangular_a).sizes();
                 let restrict = match (cfg.shares, cfg.max_nnz) {
                     (Some(sh), Some(b)) => {
                         let want = support::share_targets(sh, b, full);
@@ -494,15 +567,23 @@ pub fn compress(
                 } else {
                     2
                 }] += 1;
-                // Cosine decay from the end of the Frank-Wolfe start to the end of training.
-                let frac = (step - fw_steps) as f64 / (total_steps - fw_steps as f64).max(1.0);
-                let lr = cfg.lr * (0.5 * (1.0 + (std::f64::consts::PI * frac).cos())) as f32;
+                // Cosine decay from the end of the Frank-Wolfe start to the end of training, or restarted when
+                // selection ends.
+                let (from, peak) =
+                    if cfg.restart_lr > 0.0 && cfg.max_nnz.is_some() && step >= sel_to {
+                        (sel_to.max(fw_steps), cfg.lr * cfg.restart_lr)
+                    } else {
+                        (fw_steps, cfg.lr)
+                    };
+                let frac = (step - from) as f64 / (total_steps - from as f64).max(1.0);
+                let lr = peak * (0.5 * (1.0 + (std::f64::consts::PI * frac).cos())) as f32;
                 match cfg.method {
                     Method::Adam => step::adam(
                         &mut ck.params,
                         &bw.grads,
                         &mut ck.opt,
                         lr,
+                        cfg.weight_decay,
                         cfg.kappa,
                         &ck.support,
                     ),
@@ -555,11 +636,25 @@ pub fn compress(
                         Some(targets) => {
                             for (w, fin) in Which::ALL.into_iter().zip(targets) {
                                 let k = support::cubic_keep(start[w as usize], fin, frac);
-                                ck.support.keep_top_in(&ck.params, w, k);
+                                let sc = saliency::scores(cfg.saliency, &ck.params, &ck.opt, w);
+                                ck.support.keep_top_scored(w, &sc, k);
                             }
                         }
                     }
                     ck.support.apply(&mut ck.params);
+                }
+            }
+            if cfg
+                .average_from
+                .is_some_and(|f| step as f64 >= f64::from(f) * total_steps)
+            {
+                let (avg, n) = ck
+                    .average
+                    .get_or_insert_with(|| (Params::zeros(p, h, q), 0));
+                *n += 1;
+                let w = 1.0 / *n as f32;
+                for (a, x) in avg.tensors_mut().into_iter().zip(ck.params.tensors()) {
+                    a.iter_mut().zip(x).for_each(|(a, x)| *a += w * (x - *a));
                 }
             }
         }
@@ -582,6 +677,10 @@ pub fn compress(
         };
         ck.history.push(stats.clone());
         progress(&stats, &ck);
+    }
+    if let Some((avg, _)) = ck.average.take() {
+        ck.params = avg;
+        ck.support.apply(&mut ck.params);
     }
     if let Some(budget) = cfg.max_nnz {
         // Selection ends inside training; this only guards the budget if the window was cut short.

@@ -93,7 +93,18 @@ fn adam_tensor(
 }
 
 /// One Adam step on every tensor (weights restricted to `support`), then `A` projected onto its ball.
-pub fn adam(p: &mut Params, g: &Params, st: &mut OptState, lr: f32, kappa: f32, support: &Support) {
+///
+/// `weight_decay` is AdamW's decoupled decay (Loshchilov & Hutter 2019): before the Adam step every weight of `A`..`D`
+/// shrinks by the factor `1 - lr weight_decay` (biases do not decay).
+pub fn adam(
+    p: &mut Params,
+    g: &Params,
+    st: &mut OptState,
+    lr: f32,
+    weight_decay: f32,
+    kappa: f32,
+    support: &Support,
+) {
     st.t += 1;
     let t = st.t;
     let (h, gt, mt, vt) = (
@@ -110,6 +121,10 @@ pub fn adam(p: &mut Params, g: &Params, st: &mut OptState, lr: f32, kappa: f32, 
         .enumerate()
     {
         let mask = (i < 4).then(|| support.masks[i].as_slice());
+        if i < 4 && weight_decay > 0.0 {
+            let keep = 1.0 - lr * weight_decay;
+            w.iter_mut().for_each(|x| *x *= keep);
+        }
         adam_tensor(w, gi, mi, vi, lr, t, mask);
     }
     rows_onto_l1_ball(&mut p.a, h, kappa);
@@ -236,7 +251,7 @@ mod tests {
                         &mut p, &g, &mut st, 0.05, 0.9, 0.01, &sets, &support, &mut rng,
                     );
                 } else {
-                    adam(&mut p, &g, &mut st, 0.01, 0.5, &support);
+                    adam(&mut p, &g, &mut st, 0.01, 0.0, 0.5, &support);
                 }
                 assert!(p.kappa() <= 0.5 + 1e-6);
             }
@@ -252,7 +267,7 @@ mod tests {
         let mut g = p.clone();
         g.b = vec![1.0; 6];
         let mut st = OptState::new(&p);
-        adam(&mut p, &g, &mut st, 0.1, 0.5, &support);
+        adam(&mut p, &g, &mut st, 0.1, 0.0, 0.5, &support);
         let sets = FwSets::from_init(&p, 0.5, 1.0, 1.0);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         frank_wolfe(

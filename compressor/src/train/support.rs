@@ -25,6 +25,21 @@ impl Support {
         Support { masks }
     }
 
+    /// [`full`](Support::full) with `A` restricted to its strictly lower triangle when `triangular_a` holds: hidden
+    /// unit `i` may read unit `j` only for `j < i`, so the hidden units form a directed acyclic graph in index
+    /// order. The model is then a (deep, sparse) feed-forward network: one Gauss-Seidel sweep in index order solves
+    /// its fixed point exactly, for any `A`.
+    pub fn full_with(p: &Params, use_a: bool, triangular_a: bool) -> Support {
+        let mut s = Support::full(p, use_a);
+        if triangular_a {
+            let h = p.h;
+            for (k, m) in s.masks[Which::A as usize].iter_mut().enumerate() {
+                *m &= k % h.max(1) < k / h.max(1);
+            }
+        }
+        s
+    }
+
     /// The mask of one matrix.
     pub fn mask(&self, w: Which) -> &[bool] {
         &self.masks[w as usize]
@@ -86,14 +101,22 @@ impl Support {
 
     /// Shrinks one matrix's support to exactly `min(k, size)` entries of largest `|value|` (ties by position).
     pub fn keep_top_in(&mut self, p: &Params, w: Which, k: usize) {
-        let (vals, mask) = (p.mat(w), &mut self.masks[w as usize]);
+        let scores: Vec<f32> = p.mat(w).iter().map(|v| v.abs()).collect();
+        self.keep_top_scored(w, &scores, k);
+    }
+
+    /// Shrinks one matrix's support to exactly `min(k, size)` entries of largest `score` (one per entry of the
+    /// matrix; ties by position).
+    pub fn keep_top_scored(&mut self, w: Which, scores: &[f32], k: usize) {
+        let mask = &mut self.masks[w as usize];
+        assert_eq!(scores.len(), mask.len(), "one score per entry");
         let mut kept: Vec<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();
         if k >= kept.len() {
             return;
         }
         if k > 0 {
             kept.select_nth_unstable_by(k - 1, |&a, &b| {
-                vals[b].abs().total_cmp(&vals[a].abs()).then(a.cmp(&b))
+                scores[b].total_cmp(&scores[a]).then(a.cmp(&b))
             });
         }
         mask.iter_mut().for_each(|b| *b = false);
@@ -240,6 +263,23 @@ mod tests {
         assert_eq!(p.b, vec![0.9, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
         assert_eq!(entered.len(), 2);
         assert_eq!(s.size(), 3);
+    }
+
+    #[test]
+    fn triangular_a_allows_only_earlier_units() {
+        let p = Params::zeros(2, 3, 1);
+        let s = Support::full_with(&p, true, true);
+        #[rustfmt::skip]
+        let want = [false, false, false,
+                    true, false, false,
+                    true, true, false];
+        assert_eq!(s.mask(Which::A), &want);
+        assert_eq!(s.sizes()[1], 6);
+        assert_eq!(Support::full_with(&p, true, false), Support::full(&p, true));
+        assert!(!Support::full_with(&p, false, true)
+            .mask(Which::A)
+            .iter()
+            .any(|b| *b));
     }
 
     #[test]
