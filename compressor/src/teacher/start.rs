@@ -184,6 +184,7 @@ pub fn prepare(
         history: Vec::new(),
         seconds: 0.0,
         selection_start: None,
+        average: None,
     };
     Ok(Prepared {
         config,
