@@ -178,3 +178,39 @@ fn bad_data_is_one_line_naming_the_file() {
     assert!(stderr.contains("train-"), "{stderr}");
     assert!(!out.exists());
 }
+
+/// Output folders are made before training (as `mkdir -p`), so a long run never trains and then fails on a missing
+/// folder; a folder that cannot be made fails at once, naming it once.
+#[test]
+fn missing_output_folders_are_made_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("new/deeper/digits.wpk");
+    let run = compress(&out, &[]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(out.exists());
+    assert!(dir
+        .path()
+        .join("new/deeper/digits.wpk.report.json")
+        .exists());
+
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let out = blocker.join("m.wpk");
+    let run = compress(&out, &[]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches(blocker.to_str().unwrap()).count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("epoch"),
+        "failed before training: {stderr}"
+    );
+}

@@ -140,6 +140,15 @@ pub fn run(args: &Args) -> CliResult {
             wolfpack_format::layout::MAX_DIM
         )));
     }
+    // Fail before training, not after it: the outputs' folders are made (as `mkdir -p` would) up front.
+    for out in [Some(&args.out), args.report.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| CliError::at(dir, e))?;
+        }
+    }
     let splits = args.data.load()?;
     let ckpt_path = with_suffix(&args.out, ".ckpt");
     let report_path = args

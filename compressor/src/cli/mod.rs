@@ -29,9 +29,15 @@ impl std::fmt::Display for CliError {
 impl std::error::Error for CliError {}
 
 impl CliError {
-    /// `PATH: problem`.
+    /// `PATH: problem`; a problem that already starts by naming the path (as the format crate's atomic writer's
+    /// errors do) is not prefixed twice.
     pub fn at(path: &Path, problem: impl std::fmt::Display) -> Self {
-        CliError(format!("{}: {problem}", path.display()))
+        let (path, problem) = (path.display().to_string(), problem.to_string());
+        if problem.starts_with(&format!("{path}: ")) {
+            CliError(problem)
+        } else {
+            CliError(format!("{path}: {problem}"))
+        }
     }
 }
 
