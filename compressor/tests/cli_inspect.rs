@@ -44,6 +44,13 @@ fn json_summary_of_the_sample_model() {
     assert_eq!(v["matrices"].as_array().unwrap().len(), 4);
     assert_eq!(v["matrices"][2]["storage"], "low-rank");
     assert_eq!(v["metadata"]["labels"][1], "beta");
+    // The runtime's plan accounts for every hidden unit exactly once.
+    let b = &v["blocks"];
+    let units: u64 = ["empty_rows", "exact_rows", "self_loops", "cyclic_rows"]
+        .iter()
+        .map(|k| b[k].as_u64().unwrap())
+        .sum();
+    assert_eq!(units, 8, "{b}");
     assert_eq!(
         v["file_bytes"].as_u64().unwrap(),
         std::fs::metadata(&p).unwrap().len()

@@ -26,6 +26,34 @@ struct MatrixReport {
     bytes: u64,
 }
 
+/// The runtime's [`wolfpack_runtime::BlockStructure`], for the JSON report.
+#[derive(Serialize)]
+struct BlocksReport {
+    empty_rows: usize,
+    exact_rows: usize,
+    self_loops: usize,
+    cyclic_components: usize,
+    cyclic_rows: usize,
+    largest_component: usize,
+    pairs: usize,
+    levels: usize,
+}
+
+impl From<wolfpack_runtime::BlockStructure> for BlocksReport {
+    fn from(b: wolfpack_runtime::BlockStructure) -> Self {
+        BlocksReport {
+            empty_rows: b.empty_rows,
+            exact_rows: b.exact_rows,
+            self_loops: b.self_loops,
+            cyclic_components: b.cyclic_blocks,
+            cyclic_rows: b.cyclic_rows,
+            largest_component: b.largest_block,
+            pairs: b.pairs,
+            levels: b.levels,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Report<'a> {
     file: String,
@@ -37,6 +65,9 @@ struct Report<'a> {
     kappa: f32,
     triangular: bool,
     matrices: Vec<MatrixReport>,
+    /// What the runtime's block-triangular plan found in `A` (absent without `A`, or for a low-rank `A`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blocks: Option<BlocksReport>,
     metadata: &'a wolfpack_format::Metadata,
 }
 
@@ -58,6 +89,11 @@ pub fn run(args: &Args) -> CliResult {
         })
         .collect();
     let d = view.meta.dims;
+    // The plan the runtime solves with: the same validation again, then A's strongly connected components.
+    let blocks = wolfpack_runtime::Model::from_bytes(&bytes)
+        .map_err(|e| CliError::at(&args.model, e))?
+        .blocks()
+        .map(BlocksReport::from);
     let report = Report {
         file: args.model.display().to_string(),
         file_bytes: bytes.len() as u64,
@@ -68,6 +104,7 @@ pub fn run(args: &Args) -> CliResult {
         kappa: view.structure.kappa,
         triangular: view.structure.triangular,
         matrices,
+        blocks,
         metadata: &view.meta,
     };
     if args.json {
@@ -95,6 +132,20 @@ fn print_table(r: &Report) {
         "contraction"
     };
     println!("kappa       {:.4} (max row L1 norm of A; {solve})", r.kappa);
+    if let Some(b) = &r.blocks {
+        println!(
+            "A's blocks  {} empty rows, {} rows exact in one sweep ({} levels), {} self-loops in closed form, \
+             {} cyclic components ({} rows, largest {}; {} pairs in closed form)",
+            b.empty_rows,
+            b.exact_rows,
+            b.levels,
+            b.self_loops,
+            b.cyclic_components,
+            b.cyclic_rows,
+            b.largest_component,
+            b.pairs
+        );
+    }
     println!();
     println!(
         "{:<6} {:>12} {:>9} {:>6} {:>10} {:>10}",
