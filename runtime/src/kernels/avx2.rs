@@ -230,7 +230,8 @@ pub(crate) unsafe fn dense_batch_add<W: Weight>(
 
 /// `sum_k w[k] * x[idx[k]]` over `k in s..e`, as 8 lanes still to be added: full gathers of 8, then one masked
 /// gather for the last `e - s mod 8` weights (no scalar tail, no horizontal sum: the caller reduces eight rows
-/// at once). The masked-off lanes gather nothing (0) and multiply weights of the next row, which are finite.
+/// at once). The masked-off lanes gather nothing (0), and the next rows' weights loaded there are masked to 0
+/// as well.
 ///
 /// # Safety
 /// AVX2/FMA/F16C available; `s <= e <= w.len() == idx.len()`; every `idx[k] < x.len() <= i32::MAX` for
@@ -270,7 +271,10 @@ unsafe fn row_lanes<W: Weight, I: Index>(
                     I::load8_avx(ip.add(k)),
                     mask,
                 );
-                acc = _mm256_fmadd_ps(W::load8_avx(wp.add(k)), xv, acc);
+                // The lanes past the row hold the next rows' weights: masked to zero too, so that no weight of
+                // another row (which `MatRef` does not require to be finite) can turn this row's sum into NaN.
+                let wv = _mm256_and_ps(W::load8_avx(wp.add(k)), mask);
+                acc = _mm256_fmadd_ps(wv, xv, acc);
             } else {
                 let mut lanes = [0.0f32; 8];
                 for (j, lane) in lanes.iter_mut().enumerate().take(t) {

@@ -559,3 +559,25 @@ fn mismatched_shapes_are_errors_not_panics() {
         })
     ));
 }
+
+/// A non-finite weight stays in its own row: the SIMD tails that load past a short row's end (the next rows'
+/// weights, masked out) must not let it reach the rows before it. `MatRef` does not require finite weights (the
+/// format does), so this is the kernels' own guarantee.
+#[test]
+fn a_non_finite_weight_does_not_leak_into_other_rows() {
+    // Row 0: 3 weights (a masked tail over the next row's weights); row 1: 9 weights with a NaN and an infinity.
+    let row_ptr = [0u32, 3, 12];
+    let cols: Vec<u16> = (0..3).chain(0..9).collect();
+    let mut w = vec![0.5f32; 12];
+    w[4] = f32::NAN;
+    w[7] = f32::INFINITY;
+    let m = MatRef::csr(2, 9, &row_ptr, Indices::U16(&cols), Values::F32(&w)).unwrap();
+    let x = vec![1.0f32; 9];
+    for k in Kernels::all_available() {
+        let mut y = vec![0.0f32; 2];
+        let mut scratch = vec![0.0; m.scratch_len(1)];
+        m.gemv_add(k, &x, &mut y, &mut scratch).unwrap();
+        assert_eq!(y[0], 1.5, "{:?}: row 0 = {y:?}", k.isa());
+        assert!(!y[1].is_finite(), "{:?}: row 1 = {y:?}", k.isa());
+    }
+}
