@@ -143,16 +143,19 @@ impl Env {
 
     /// A global reference to `object`, released when the [`GlobalRef`] is dropped (on any thread).
     pub(crate) fn new_global_ref(self, object: jobject) -> Result<GlobalRef> {
+        // The VM first: no JNI call may follow one that left an exception pending, and nothing needs releasing
+        // if this fails.
         let mut vm: *mut JavaVM = ptr::null_mut();
-        // SAFETY: as in `exception_check`; `object` is a live non-null reference, `vm` a valid out pointer.
-        let (global, status) = unsafe {
-            (
-                ((**self.0).v1_1.NewGlobalRef)(self.0, object),
-                ((**self.0).v1_1.GetJavaVM)(self.0, &mut vm),
-            )
-        };
+        // SAFETY: as in `exception_check`; `vm` is a valid out pointer.
+        let status = unsafe { ((**self.0).v1_1.GetJavaVM)(self.0, &mut vm) };
+        self.check("GetJavaVM")?;
+        if status != JNI_OK || vm.is_null() {
+            return Err(Error::Jni("GetJavaVM"));
+        }
+        // SAFETY: as in `exception_check`; `object` is a live non-null reference.
+        let global = unsafe { ((**self.0).v1_1.NewGlobalRef)(self.0, object) };
         self.check("NewGlobalRef")?;
-        if global.is_null() || status != JNI_OK || vm.is_null() {
+        if global.is_null() {
             return Err(Error::Jni("NewGlobalRef"));
         }
         Ok(GlobalRef { vm, object: global })
