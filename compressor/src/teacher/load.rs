@@ -93,11 +93,9 @@ pub fn load(path: &Path, probe: &[f32], m: usize) -> Result<Teacher, TeacherErro
     match OrtModel::from_bytes(&bytes, 1) {
         Ok(ort) => {
             teacher.ort = Some(ort);
-            let check = teacher.compare(probe, m)?;
-            if check.max_difference.is_nan() {
-                return Err(onnx("ONNX Runtime returned NaN".into()));
-            }
-            teacher.ort_check = Ok(check);
+            teacher.ort_check = teacher.compare(probe, m)?.ok_or_else(|| {
+                "ONNX Runtime returned no float logits or probabilities to compare with the import".to_string()
+            });
         }
         Err(e) => teacher.ort_check = Err(e.to_string()),
     }
@@ -122,7 +120,8 @@ impl Teacher {
 
     /// Runs ONNX Runtime and the imported weights on `m` inputs and returns their largest difference, failing when
     /// it exceeds [`ORT_TOLERANCE`] (relative, floor 1).
-    fn compare(&mut self, u: &[f32], m: usize) -> Result<OrtCheck, TeacherError> {
+    /// `None` when ONNX Runtime returns no float logits or probabilities to compare (labels only).
+    fn compare(&mut self, u: &[f32], m: usize) -> Result<Option<OrtCheck>, TeacherError> {
         let q = self.params.q;
         let y = self.params.forward(u, m, &exact_solve(&self.params)).y;
         let mut probs = vec![0.0f32; y.len()];
@@ -133,6 +132,7 @@ impl Teacher {
             problem: e.to_string(),
         })?;
         let mut worst = 0.0f32;
+        let mut compared = 0usize;
         for (name, data) in outs {
             let kind = self
                 .outputs
@@ -169,11 +169,12 @@ impl Teacher {
                 }
                 worst = worst.max(diff);
             }
+            compared += 1;
         }
-        Ok(OrtCheck {
+        Ok((compared > 0).then_some(OrtCheck {
             inputs: m,
             max_difference: worst,
-        })
+        }))
     }
 
     /// Accuracy of the original ONNX graph run by ONNX Runtime on `data`: the arg-max of its float logits or
