@@ -1,7 +1,8 @@
 //! `wolfpack inspect MODEL [--json]`.
 
 use serde::Serialize;
-use wolfpack_format::{ModelView, Role};
+use wolfpack_format::Role;
+use wolfpack_runtime::{Error as RuntimeError, Model};
 
 use super::{read_model_bytes, CliError, CliResult, PathArg};
 
@@ -74,7 +75,13 @@ struct Report<'a> {
 /// Validates the model and prints its summary.
 pub fn run(args: &Args) -> CliResult {
     let bytes = read_model_bytes(&args.model)?;
-    let view = ModelView::parse(&bytes).map_err(|e| CliError::at(&args.model, e))?;
+    // One load: the runtime's model validates the bytes through the format crate and builds its solve plan; a
+    // format error reads as the format crate words it.
+    let model = Model::from_bytes(&bytes).map_err(|e| match e {
+        RuntimeError::Format(e) => CliError::at(&args.model, e),
+        e => CliError::at(&args.model, e),
+    })?;
+    let view = model.view();
     let matrices = Role::ALL
         .iter()
         .filter_map(|&r| view.matrix(r).map(|m| (r, m)))
@@ -89,11 +96,6 @@ pub fn run(args: &Args) -> CliResult {
         })
         .collect();
     let d = view.meta.dims;
-    // The plan the runtime solves with: the same validation again, then A's strongly connected components.
-    let blocks = wolfpack_runtime::Model::from_bytes(&bytes)
-        .map_err(|e| CliError::at(&args.model, e))?
-        .blocks()
-        .map(BlocksReport::from);
     let report = Report {
         file: args.model.display().to_string(),
         file_bytes: bytes.len() as u64,
@@ -104,7 +106,7 @@ pub fn run(args: &Args) -> CliResult {
         kappa: view.structure.kappa,
         triangular: view.structure.triangular,
         matrices,
-        blocks,
+        blocks: model.blocks().map(BlocksReport::from),
         metadata: &view.meta,
     };
     if args.json {
