@@ -22,7 +22,7 @@
 use crate::anderson::{Anderson, MAX_DEPTH};
 use crate::blocks::relu_into;
 use crate::error::Error;
-use crate::kernels::{larger, Kernels, MatRef};
+use crate::kernels::{larger, Kernels, MatRef, Storage};
 use crate::model::Plan;
 
 /// Which iteration to run.
@@ -30,17 +30,22 @@ use crate::model::Plan;
 pub enum Method {
     /// Direct when `A = 0`. For dense and CSR `A`: the block-triangular solve (`Solver::TriangularSweep` when it
     /// has no cyclic component, else `Solver::BlockTriangular`) when its cyclic components hold at most a quarter
-    /// of the units, or more but with long rows (mean `nnz / rows >= 8`) and no case for Anderson. Otherwise, and
-    /// for low-rank `A`: one exact sweep when `A` is triangular in the stored order, Anderson acceleration (depth
-    /// 5; it cut iterations 10-80x in `docs/BENCHMARKS.md`) for single inputs when the certified
-    /// `kappa >= 0.9`, else Gauss-Seidel when `A` has long rows and Picard otherwise (short rows make a sweep's
-    /// serial chain latency-bound; low-rank rows are expensive). See `prefers_gauss_seidel`.
+    /// of the units, or more but with long rows (mean `nnz / rows >= 8`), no case for Anderson, and a batch or
+    /// a dense `A`. Otherwise, and for low-rank `A`: one exact sweep when `A` is triangular in the stored order,
+    /// Anderson acceleration (depth 5; it cut iterations 10-80x in `docs/BENCHMARKS.md`) for single inputs when
+    /// the certified `kappa >= 0.9`, grouped Gauss-Seidel for other single inputs with a CSR `A`, else
+    /// Gauss-Seidel when `A` has long rows and Picard otherwise (short rows make a sweep's serial chain
+    /// latency-bound; low-rank rows are expensive). See `prefers_gauss_seidel`.
     #[default]
     Auto,
     /// Picard (Jacobi) iteration, whole-vector products.
     Picard,
     /// In-place Gauss-Seidel sweeps in the stored order.
     GaussSeidel,
+    /// Grouped Gauss-Seidel sweeps in the stored order: groups of eight consecutive rows, Jacobi inside a group
+    /// and Gauss-Seidel between groups (`MatRef::iterate_groups`), for single inputs and CSR `A`; batches and
+    /// other storage take plain Gauss-Seidel sweeps.
+    GroupedGaussSeidel,
     /// The block-triangular solve (`blocks.rs`) whatever the size of its cyclic components: dense and CSR `A`
     /// only (an `InvalidOption` error for low-rank `A`).
     BlockTriangular,
@@ -64,6 +69,8 @@ pub enum Solver {
     Picard,
     /// Gauss-Seidel sweeps.
     GaussSeidel,
+    /// Grouped Gauss-Seidel sweeps (groups of eight rows).
+    GroupedGaussSeidel,
     /// Anderson-accelerated Picard iteration.
     Anderson,
     /// The block-triangular solve with at least one cyclic component: everything else exact in one pass, each
@@ -215,7 +222,10 @@ pub(crate) fn solve_hidden(
         // (one component of all 256 units, 3.9 weights per row) took 21.6 us with the plan, 9.5 us with Picard.
         let small = 4 * b.cyclic_rows <= plan.n;
         let long_rows = b.cyclic_nnz >= AUTO_GAUSS_SEIDEL_ROW_NNZ.saturating_mul(b.cyclic_rows);
-        let plan_pays = small || (long_rows && !anderson_pays);
+        // For single inputs the grouped sweeps over the whole matrix beat the plan on one big component (the
+        // random 50,000-weight model: 24 vs 42 us, `docs/BENCHMARKS.md`, session 3), so long rows keep the plan
+        // only for batches and dense A (not measured there).
+        let plan_pays = small || (long_rows && !anderson_pays && !(batch == 1 && is_csr(a)));
         let wanted = match options.method {
             Method::Auto => plan_pays,
             Method::BlockTriangular => true,
@@ -252,9 +262,14 @@ pub(crate) fn solve_hidden(
             depth = AUTO_ANDERSON_DEPTH;
             Solver::Anderson
         }
+        // One input, CSR: grouped sweeps, at least as fast as Picard and plain Gauss-Seidel on every model of the
+        // roofline example (1k-200k weights; `docs/BENCHMARKS.md`, session 3).
+        Method::Auto if batch == 1 && is_csr(a) => Solver::GroupedGaussSeidel,
         Method::Auto if prefers_gauss_seidel(a, plan.n) => Solver::GaussSeidel,
         Method::Auto | Method::Picard => Solver::Picard,
         Method::GaussSeidel => Solver::GaussSeidel,
+        Method::GroupedGaussSeidel if batch == 1 && is_csr(a) => Solver::GroupedGaussSeidel,
+        Method::GroupedGaussSeidel => Solver::GaussSeidel,
         Method::BlockTriangular => {
             return Err(Error::InvalidOption(
                 "the block-triangular solve needs a dense or CSR A (this A is low-rank)",
@@ -286,6 +301,29 @@ pub(crate) fn solve_hidden(
     }
     // x_0 = relu(z), the first Picard iterate from 0: exact when A x* happens to vanish.
     relu_into(z, x);
+    if solver == Solver::GroupedGaussSeidel {
+        // The whole iteration in one kernel call (the residual is each sweep's update, computed in the sweep).
+        let (iterations, residual) = a
+            .iterate_groups(k, z, x, order, tol, cap)?
+            .ok_or(Error::InvalidOption("grouped Gauss-Seidel needs a CSR A"))?;
+        if !(residual.is_finite() && all_finite(x)) {
+            return Err(Error::NotFinite {
+                what: "hidden state",
+            });
+        }
+        if residual > tol {
+            return Err(Error::NotConverged {
+                iterations,
+                residual,
+                tolerance: tol,
+            });
+        }
+        return Ok(SolveStats {
+            iterations,
+            residual,
+            solver,
+        });
+    }
     let mut anderson = (solver == Solver::Anderson).then(|| {
         let need = Anderson::scratch_len(depth, plan.n);
         if extra.len() < need {
@@ -406,6 +444,11 @@ fn gauss_seidel_sweep(
         r = larger(r, k.relu_step(row, &mut x[lanes]));
     }
     Ok(r)
+}
+
+/// Whether `A` is stored CSR (the storage of the grouped sweep kernels).
+fn is_csr(a: MatRef) -> bool {
+    matches!(a.storage(), Storage::Csr { .. })
 }
 
 /// Whether every value is finite; a branch-free reduction (no early exit) so it vectorises.

@@ -392,3 +392,86 @@ pub(crate) unsafe fn csr_rows_solve<W: Weight, I: Index>(
 }
 
 super::row_loops!(#[target_feature(enable = "avx2,fma,f16c")]);
+
+/// One grouped Gauss-Seidel sweep of `x = relu(s A x + z)` over a square CSR matrix, for one vector: the rows
+/// `rows` (or `0..x.len()`) in consecutive groups of [`super::GROUP`] = 8, each group's eight dot products from
+/// the values before the group (Jacobi inside a group), then its eight updates `x_i <- max(0, z_i + s_i A_i x)`
+/// stored together (Gauss-Seidel between groups). Returns the largest change `max_i |x_i,new - x_i,old|`.
+///
+/// Why: a plain sweep is one serial chain through the rows (row `i` may read the `x` row `i - 1` just stored),
+/// so each row pays the latency of its gathers, horizontal sum and store; here the eight rows of a group are
+/// independent, take the eight-row product of [`csr_matvec_add`] (one register per row, masked tails, one
+/// transposing horizontal sum) and the chain is one step per group.
+///
+/// # Safety
+/// The contract of [`super::row_loops`] for a square CSR matrix, and: `z.len() == x.len() == row_ptr.len() - 1`,
+/// every entry of `rows` below that (so below `i32::MAX`, the bound of `cols`).
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn csr_groups_relu<W: Weight, I: Index>(
+    row_ptr: &[u32],
+    idx: &[I],
+    w: &[W],
+    scales: Option<&[f32]>,
+    z: &[f32],
+    x: &mut [f32],
+    rows: Option<&[u32]>,
+) -> f32 {
+    // Lane j of TAIL[8 - m..16 - m] is all ones for j < m.
+    const TAIL: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+    let len = rows.map_or(x.len(), <[u32]>::len);
+    let (rp, zp) = (row_ptr.as_ptr(), z.as_ptr());
+    let magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MAX));
+    let mut change = _mm256_setzero_ps();
+    let mut g = 0;
+    // SAFETY (whole block): every unit is below x.len() == z.len() == row_ptr.len() - 1 (contract; `g + r < len`
+    // for the listed ones, and the unused lanes of a short last group hold unit 0, valid since len > 0 there),
+    // so row_ptr[i], row_ptr[i + 1], z[i], x[i] and the scales are in bounds; the row ranges are bounded by
+    // w.len() == idx.len() and their indices by x.len() (row_lanes' contract); contiguous groups (no list) read
+    // and write x[g..g + 8] and z[g..g + 8] with g + 8 <= len == x.len().
+    unsafe {
+        while g < len {
+            let m = (len - g).min(super::GROUP);
+            let mut acc = [_mm256_setzero_ps(); 8];
+            let mut units = [0u32; 8];
+            for (r, (a, u)) in acc.iter_mut().zip(units.iter_mut()).enumerate().take(m) {
+                let i = rows.map_or(g + r, |o| *o.get_unchecked(g + r) as usize);
+                *u = i as u32;
+                *a = row_lanes(w, idx, x, *rp.add(i) as usize, *rp.add(i + 1) as usize);
+            }
+            let sums = hsum8(acc);
+            let contiguous = rows.is_none() && m == 8;
+            let lanes = _mm256_loadu_si256(units.as_ptr().cast::<__m256i>());
+            let load = |p: *const f32| {
+                if contiguous {
+                    _mm256_loadu_ps(p.add(g))
+                } else {
+                    _mm256_i32gather_ps::<4>(p, lanes)
+                }
+            };
+            let sums = match scales {
+                Some(s) => _mm256_mul_ps(sums, load(s.as_ptr())),
+                None => sums,
+            };
+            // max(t, 0) is 0 for a NaN t, as `larger(0, t)` in the other backends.
+            let new = _mm256_max_ps(_mm256_add_ps(load(zp), sums), _mm256_setzero_ps());
+            let old = load(x.as_ptr());
+            let mask = _mm256_loadu_ps(TAIL.as_ptr().add(8 - m).cast::<f32>());
+            let d = _mm256_and_ps(_mm256_and_ps(_mm256_sub_ps(new, old), magnitude), mask);
+            // A NaN change (inf - inf) keeps the running maximum, as `larger` does.
+            change = _mm256_max_ps(d, change);
+            if contiguous {
+                _mm256_storeu_ps(x.as_mut_ptr().add(g), new);
+            } else {
+                let mut v = [0.0f32; 8];
+                _mm256_storeu_ps(v.as_mut_ptr(), new);
+                for (&u, &vi) in units.iter().zip(&v).take(m) {
+                    *x.get_unchecked_mut(u as usize) = vi;
+                }
+            }
+            g += m;
+        }
+        let mut lanes = [0.0f32; 8];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), change);
+        lanes.into_iter().fold(0.0, super::larger)
+    }
+}

@@ -100,6 +100,10 @@ fn row_scale(scales: Option<&[f32]>, i: usize) -> f32 {
     scales.map_or(1.0, |s| s[i])
 }
 
+/// Rows per group of the grouped Gauss-Seidel sweep (`csr_groups_relu`, the same in every backend so that they
+/// compute the same iteration): the AVX2 kernels' width, whose eight-row product reduces one group at a time.
+pub(crate) const GROUP: usize = 8;
+
 /// Defines the whole-matrix loops of a backend on top of its row primitives (`gather_dot`, `dot`,
 /// `gather_batch_add`, `dense_batch_add`), compiled with the backend's target features so that the primitives
 /// inline into them.
@@ -187,6 +191,23 @@ macro_rules! row_loops {
             for sweep in 1..=cap {
                 // SAFETY: the contract of csr_rows_relu, which is this function's.
                 r = unsafe { csr_rows_relu::<W, I, true>(row_ptr, idx, w, scales, z, x, rows) };
+                if r <= tol || !r.is_finite() {
+                    return (sweep, r);
+                }
+            }
+            (cap, r)
+        }
+
+        /// `csr_groups_relu` (the grouped Gauss-Seidel sweep over `rows`, or all rows) repeated until its update is
+        /// at most `tol` or not finite, at most `cap` times. Returns the sweeps run and the last update. Caller
+        /// contract additionally: `z.len() == x.len() == row_ptr.len() - 1`, every entry of `rows` below that.
+        #[allow(clippy::too_many_arguments)]
+        $(#[$attr])*
+        pub(crate) unsafe fn csr_groups_iterate<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: Option<&[u32]>, tol: f32, cap: u32) -> (u32, f32) {
+            let mut r = f32::INFINITY;
+            for sweep in 1..=cap {
+                // SAFETY: the contract of csr_groups_relu, which is this function's.
+                r = unsafe { csr_groups_relu::<W, I>(row_ptr, idx, w, scales, z, x, rows) };
                 if r <= tol || !r.is_finite() {
                     return (sweep, r);
                 }
@@ -297,6 +318,43 @@ macro_rules! csr_rows_solve_portable {
     };
 }
 use csr_rows_solve_portable;
+
+/// The grouped Gauss-Seidel sweep with one gather dot per row (the scalar and NEON backends; AVX2 has its own,
+/// on the eight-row product). Same safety contract as [`row_loops`].
+macro_rules! csr_groups_portable {
+    ($(#[$attr:meta])*) => {
+        /// One grouped Gauss-Seidel sweep: the positions of `rows` (or `0..x.len()`) in consecutive groups of
+        /// [`super::GROUP`]; every row of a group computes `max(0, z_i + s_i A_i x)` from the values before the
+        /// group (Jacobi inside a group), then the group's updates are stored (Gauss-Seidel between groups).
+        /// Returns the largest change. Caller contract additionally: `z.len() == x.len() == row_ptr.len() - 1`,
+        /// every entry of `rows` below that.
+        $(#[$attr])*
+        pub(crate) unsafe fn csr_groups_relu<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: Option<&[u32]>) -> f32 {
+            let len = rows.map_or(x.len(), <[u32]>::len);
+            let unit = |pos: usize| rows.map_or(pos, |o| o[pos] as usize);
+            let mut r = 0.0f32;
+            let mut g = 0;
+            while g < len {
+                let m = (len - g).min(super::GROUP);
+                let mut new = [0.0f32; super::GROUP];
+                for (j, v) in new.iter_mut().enumerate().take(m) {
+                    let i = unit(g + j);
+                    let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
+                    // SAFETY: the module's contract.
+                    *v = super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { gather_dot::<W, I, false>(&w[s..e], &idx[s..e], x) });
+                }
+                for (j, &v) in new.iter().enumerate().take(m) {
+                    let i = unit(g + j);
+                    r = super::larger(r, (v - x[i]).abs());
+                    x[i] = v;
+                }
+                g += m;
+            }
+            r
+        }
+    };
+}
+use csr_groups_portable;
 
 #[cfg(test)]
 mod tests;

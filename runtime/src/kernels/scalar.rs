@@ -104,3 +104,4 @@ pub(crate) unsafe fn dense_batch_add<W: Weight>(
 super::row_loops!();
 super::csr_matvec_by_rows!();
 super::csr_rows_solve_portable!();
+super::csr_groups_portable!();

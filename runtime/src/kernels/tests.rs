@@ -407,6 +407,91 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config())]
+
+    /// `iterate_groups` equals the grouped Gauss-Seidel sweep's f64 definition (groups of 8 consecutive positions
+    /// of the row list, or of `0..n`: every row of a group reads the values from before the group), on every
+    /// backend, for every weight and index type; `cap` sweeps in one call equal `cap` calls of one sweep.
+    #[test]
+    fn grouped_sweeps_match_reference(n in 1usize..40, vkind in 0u8..4, wide in any::<bool>(), density in 0u32..100, seed in any::<u64>(), keep in 0usize..41, listed in any::<bool>()) {
+        let case = Case::random(n, n, 1, vkind, wide, density, seed);
+        let m = case.mat();
+        let z = random_vec(n, seed.wrapping_add(3));
+        let x0 = random_vec(n, seed.wrapping_add(4));
+        let mut rng = Rng::new(seed);
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        for i in (1..n).rev() {
+            order.swap(i, rng.below(i + 1));
+        }
+        order.truncate(keep.min(n));
+        let rows = listed.then_some(&order[..]);
+        let units: Vec<usize> = rows.map_or((0..n).collect(), |o| o.iter().map(|&u| u as usize).collect());
+        let mut want: Vec<f64> = x0.iter().map(|&v| f64::from(v)).collect();
+        let mut mag = vec![0.0f64; n];
+        let mut want_r = 0.0f64;
+        for group in units.chunks(8) {
+            let new: Vec<f64> = group.iter().map(|&i| {
+                mag[i] = f64::from(z[i]).abs() + (0..n).map(|j| (case.dense[i * n + j] * want[j]).abs()).sum::<f64>();
+                (f64::from(z[i]) + (0..n).map(|j| case.dense[i * n + j] * want[j]).sum::<f64>()).max(0.0)
+            }).collect();
+            for (&i, v) in group.iter().zip(new) {
+                want_r = want_r.max((v - want[i]).abs());
+                want[i] = v;
+            }
+        }
+        for k in Kernels::all_available() {
+            let mut x = x0.clone();
+            let (sweeps, r) = m.iterate_groups(k, &z, &mut x, rows, -1.0, 1).unwrap().unwrap();
+            prop_assert_eq!(sweeps, 1);
+            assert_close(&x, &want, &mag, &format!("{:?} grouped sweep", k.isa()))?;
+            prop_assert!((f64::from(r) - want_r).abs() <= 1e-4 * (1.0 + want_r), "{} vs {}", r, want_r);
+            let (mut a, mut b) = (x0.clone(), x0.clone());
+            let mut last = 0.0;
+            for _ in 0..3 {
+                last = m.iterate_groups(k, &z, &mut a, rows, -1.0, 1).unwrap().unwrap().1;
+            }
+            prop_assert_eq!(m.iterate_groups(k, &z, &mut b, rows, -1.0, 3).unwrap().unwrap(), (3, last));
+            prop_assert_eq!(&a, &b);
+            let mut c = x0.clone();
+            prop_assert_eq!(m.iterate_groups(k, &z, &mut c, rows, f32::INFINITY, 3).unwrap().unwrap().0, 1);
+        }
+    }
+}
+
+#[test]
+fn grouped_sweeps_refuse_what_they_cannot_do() {
+    let k = Kernels::detect();
+    let csr = MatRef::csr(
+        2,
+        2,
+        &[0, 1, 2],
+        Indices::U16(&[1, 0]),
+        Values::F32(&[0.5, 0.5]),
+    )
+    .unwrap();
+    assert!(matches!(
+        csr.iterate_groups(k, &[0.0; 2], &mut [0.0; 2], Some(&[0, 2]), 0.0, 1),
+        Err(MatrixError::RowOutOfRange { row: 2, rows: 2 })
+    ));
+    assert!(csr
+        .iterate_groups(k, &[0.0; 3], &mut [0.0; 2], None, 0.0, 1)
+        .is_err());
+    let dense = MatRef::dense(2, 2, Values::F32(&[0.0; 4])).unwrap();
+    assert_eq!(
+        dense.iterate_groups(k, &[0.0; 2], &mut [0.0; 2], None, 0.0, 1),
+        Ok(None)
+    );
+    // x = relu(0.5 P x + 1) for the swap P: the fixed point is 2 in both units, reached to the tolerance.
+    let mut x = [0.0; 2];
+    let (sweeps, r) = csr
+        .iterate_groups(k, &[1.0; 2], &mut x, None, 1e-6, 100)
+        .unwrap()
+        .unwrap();
+    assert!(r <= 1e-6 && sweeps < 30, "{sweeps} {r}");
+    assert!(x.iter().all(|v| (v - 2.0).abs() < 1e-5), "{x:?}");
+}
+
 #[test]
 fn row_lists_are_checked_once_and_matched_to_the_matrix() {
     let k = Kernels::detect();
