@@ -8,6 +8,7 @@ use wolfpack_format::{AlignedBytes, Metadata, ModelView, Role, Structure};
 use crate::blocks::{BlockStructure, Blocks};
 use crate::error::Error;
 use crate::fold::Fold;
+use crate::kernels::groups::RowGroups;
 use crate::kernels::{Kernels, MatRef};
 use crate::session::Session;
 use crate::solve::{SolveOptions, SolveStats};
@@ -47,6 +48,9 @@ pub(crate) struct Plan<'a> {
     pub(crate) blocks: Option<Blocks>,
     /// The preprocessing folded into `B`, for single inputs (see `fold.rs`).
     pub(crate) fold: Option<Fold>,
+    /// The slot-major copy of a short-rowed CSR `A` for grouped sweeps, when single inputs take them (see
+    /// `solve::row_groups`).
+    pub(crate) groups: Option<RowGroups>,
 }
 
 impl<'a> Plan<'a> {
@@ -58,6 +62,7 @@ impl<'a> Plan<'a> {
         let mut plan = Plan {
             blocks,
             fold: None,
+            groups: None,
             n: dims.hidden as usize,
             p: dims.inputs as usize,
             q: dims.outputs as usize,
@@ -69,6 +74,7 @@ impl<'a> Plan<'a> {
         };
         // The detected kernels: the scalar ones widened f16 in integer code and took ~25 us of the load.
         plan.fold = Fold::new(&plan, Kernels::detect());
+        plan.groups = crate::solve::row_groups(&plan);
         Ok(plan)
     }
 

@@ -22,6 +22,7 @@
 use crate::anderson::{Anderson, MAX_DEPTH};
 use crate::blocks::relu_into;
 use crate::error::Error;
+use crate::kernels::groups::RowGroups;
 use crate::kernels::{larger, Kernels, MatRef, Storage};
 use crate::model::Plan;
 
@@ -303,9 +304,18 @@ pub(crate) fn solve_hidden(
     relu_into(z, x);
     if solver == Solver::GroupedGaussSeidel {
         // The whole iteration in one kernel call (the residual is each sweep's update, computed in the sweep).
-        let (iterations, residual) = a
-            .iterate_groups(k, z, x, order, tol, cap)?
-            .ok_or(Error::InvalidOption("grouped Gauss-Seidel needs a CSR A"))?;
+        // The slot-major copy of short rows when the model has one (same iteration, fewer gathers), else CSR.
+        let (iterations, residual) = match plan.groups.as_ref() {
+            Some(g) => g.iterate(k, z, x, tol, cap),
+            None => None,
+        }
+        .map_or_else(
+            || {
+                a.iterate_groups(k, z, x, order, tol, cap)?
+                    .ok_or(Error::InvalidOption("grouped Gauss-Seidel needs a CSR A"))
+            },
+            Ok,
+        )?;
         if !(residual.is_finite() && all_finite(x)) {
             return Err(Error::NotFinite {
                 what: "hidden state",
@@ -444,6 +454,22 @@ fn gauss_seidel_sweep(
         r = larger(r, k.relu_step(row, &mut x[lanes]));
     }
     Ok(r)
+}
+
+/// The slot-major copy of `A` (`kernels/groups.rs`) for a model whose single inputs `Method::Auto` solves by
+/// grouped sweeps over the whole matrix (a CSR `A` whose cyclic components are not small, kappa below the
+/// Anderson threshold), when `A`'s rows are short enough for it to pay (`RowGroups::new`). Built at load.
+pub(crate) fn row_groups(plan: &Plan) -> Option<RowGroups> {
+    let a = plan.a.filter(|a| a.stored() > 0)?;
+    let s = plan.view.structure;
+    let plan_small = plan
+        .blocks
+        .as_ref()
+        .is_some_and(|b| 4 * b.summary.cyclic_rows <= plan.n);
+    if plan_small || s.triangular || s.kappa >= AUTO_ANDERSON_KAPPA {
+        return None;
+    }
+    RowGroups::new(&a, plan.view.order)
 }
 
 /// Whether `A` is stored CSR (the storage of the grouped sweep kernels).

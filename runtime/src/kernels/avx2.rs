@@ -475,3 +475,79 @@ pub(crate) unsafe fn csr_groups_relu<W: Weight, I: Index>(
         lanes.into_iter().fold(0.0, super::larger)
     }
 }
+
+/// One grouped sweep over the slot-major copy of short rows (`groups.rs`): per group, one gather of `x` per slot
+/// serves the group's eight rows (lane `r` accumulates row `r`: no horizontal sum, no masks), two accumulators
+/// for even and odd slots; then `x_i <- max(0, z_i + sum)` for the group, stored together. Returns the largest
+/// change.
+///
+/// # Safety
+/// AVX2/FMA/F16C available; the invariants of [`super::groups::Sell`] with matrix size `z.len() == x.len()`.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn sell_sweep(s: super::groups::Sell, z: &[f32], x: &mut [f32]) -> f32 {
+    // Lane j of TAIL[8 - m..16 - m] is all ones for j < m.
+    const TAIL: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+    // One raw pointer for the reads and writes of x (no reference to x is made while it is in use).
+    let (ip, wp, zp) = (s.idx.as_ptr(), s.w.as_ptr(), z.as_ptr());
+    let xm = x.as_mut_ptr();
+    let xp = xm.cast_const();
+    let magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MAX));
+    let mut change = _mm256_setzero_ps();
+    for (g, units) in s.units.chunks_exact(8).enumerate() {
+        let m = (s.len - g * 8).min(8);
+        let (a, b) = (s.slot_ptr[g] as usize, s.slot_ptr[g + 1] as usize);
+        // SAFETY (whole block): slots a..b are inside idx and w (8 lanes each, the Sell invariants), their
+        // indices and the units are below x.len() == z.len(); a contiguous full group reads and writes
+        // x[8g..8g + 8] and z[8g..8g + 8], inside since then units are 0..len and 8g + 8 <= len.
+        unsafe {
+            let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+            let mut k = a;
+            while k + 2 <= b {
+                let x0 = _mm256_i32gather_ps::<4>(xp, _mm256_loadu_si256(ip.add(8 * k).cast()));
+                let x1 = _mm256_i32gather_ps::<4>(xp, _mm256_loadu_si256(ip.add(8 * k + 8).cast()));
+                acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(wp.add(8 * k)), x0, acc0);
+                acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(wp.add(8 * k + 8)), x1, acc1);
+                k += 2;
+            }
+            if k < b {
+                let x0 = _mm256_i32gather_ps::<4>(xp, _mm256_loadu_si256(ip.add(8 * k).cast()));
+                acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(wp.add(8 * k)), x0, acc0);
+            }
+            let sums = _mm256_add_ps(acc0, acc1);
+            let full = s.contiguous && m == 8;
+            let lanes = _mm256_loadu_si256(units.as_ptr().cast());
+            let (zv, old) = if full {
+                (
+                    _mm256_loadu_ps(zp.add(8 * g)),
+                    _mm256_loadu_ps(xp.add(8 * g)),
+                )
+            } else {
+                (
+                    _mm256_i32gather_ps::<4>(zp, lanes),
+                    _mm256_i32gather_ps::<4>(xp, lanes),
+                )
+            };
+            // max(t, 0) is 0 for a NaN t, as `larger(0, t)` in the other backends.
+            let new = _mm256_max_ps(_mm256_add_ps(zv, sums), _mm256_setzero_ps());
+            let mut d = _mm256_and_ps(_mm256_sub_ps(new, old), magnitude);
+            if m < 8 {
+                d = _mm256_and_ps(d, _mm256_loadu_ps(TAIL.as_ptr().add(8 - m).cast::<f32>()));
+            }
+            // A NaN change (inf - inf) keeps the running maximum, as `larger` does.
+            change = _mm256_max_ps(d, change);
+            if full {
+                _mm256_storeu_ps(xm.add(8 * g), new);
+            } else {
+                let mut v = [0.0f32; 8];
+                _mm256_storeu_ps(v.as_mut_ptr(), new);
+                for (&u, &vi) in units.iter().zip(&v).take(m) {
+                    *xm.add(u as usize) = vi;
+                }
+            }
+        }
+    }
+    let mut lanes = [0.0f32; 8];
+    // SAFETY: `lanes` holds 8 f32.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), change) };
+    lanes.into_iter().fold(0.0, super::larger)
+}

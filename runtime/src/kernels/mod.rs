@@ -12,6 +12,7 @@
 
 mod element;
 mod elementwise;
+pub(crate) mod groups;
 mod matrix;
 mod scalar;
 

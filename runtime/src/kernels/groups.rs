@@ -1,0 +1,304 @@
+//! [`RowGroups`]: the rows of a sparse square `A` repacked, at load, for grouped Gauss-Seidel sweeps on short rows.
+//!
+//! The grouped sweep ([`MatRef::iterate_groups`]) updates eight consecutive positions of the evaluation order at
+//! once. From CSR it evaluates each row with its own masked gather and reduces the eight rows with a transposing
+//! horizontal sum; with rows of a few weights (random `A` at 10% of a small model's weights: about 3) that is a
+//! whole 8-lane gather per 3 weights. Here each group is stored *slot-major* (sliced ELLPACK with slices of eight
+//! rows, "SELL-8": Kreutzer, Hager, Wellein, Fehske & Bishop, "A unified sparse matrix data format for efficient
+//! general sparse matrix-vector multiplication on modern processors with wide SIMD units", SIAM J. Sci. Comput.
+//! 36(5), 2014): slot `k` of a group holds the `k`-th weight of each of its eight rows, so one 8-lane gather
+//! serves eight rows and the lanes are already the eight results (no horizontal sum). Rows shorter than the
+//! group's longest are padded with zero weights reading column 0.
+//!
+//! The iteration is exactly the grouped sweep of [`MatRef::iterate_groups`] (same groups, same order, every row
+//! of a group reading the values from before the group); only the summation order inside a row differs. The
+//! weights are kept widened to `f32` (the `i8` row scales applied), which is what the kernels compute with: the
+//! copy is small (it is built only for short rows, see [`RowGroups::new`]) and stays in the L1 cache.
+
+use super::{larger, Kernels, MatRef, Storage, GROUP};
+
+/// The slot-major copy of the rows of a square CSR matrix, in groups of [`GROUP`] positions of an evaluation
+/// order.
+#[derive(Clone, Debug)]
+pub(crate) struct RowGroups {
+    /// Group `g` owns slots `slot_ptr[g]..slot_ptr[g + 1]`, each of `GROUP` lanes.
+    slot_ptr: Vec<u32>,
+    /// Unit of each lane of each group (`groups x GROUP`; the padding lanes of the last group repeat its first
+    /// unit and are never stored).
+    units: Vec<u32>,
+    /// Column of each lane of each slot (`slots x GROUP`), all below `n`.
+    idx: Vec<u32>,
+    /// Weight of each lane of each slot, widened to `f32` (0 in padding).
+    w: Vec<f32>,
+    /// Positions (rows in the order), `n` the matrix size.
+    len: usize,
+    n: usize,
+    /// `units` is `0..n` (no order): the loads and stores of `z` and `x` are contiguous.
+    contiguous: bool,
+}
+
+/// Mean stored weights per row from which [`RowGroups::new`] declines: from about one full gather per row the
+/// CSR kernel of the grouped sweep wastes little, and padding costs more.
+pub(crate) const MAX_MEAN_ROW: usize = 8;
+
+impl RowGroups {
+    /// The groups of a square CSR `a` in the evaluation order `order` (default `0..n`), or `None` when `a` is not
+    /// square CSR, is empty, its mean row reaches [`MAX_MEAN_ROW`] weights, the padding would more than double
+    /// the stored weights, or `order` holds a unit out of range.
+    pub(crate) fn new(a: &MatRef, order: Option<&[u32]>) -> Option<RowGroups> {
+        let n = a.rows();
+        let Storage::Csr {
+            row_ptr,
+            col_idx,
+            values,
+        } = *a.storage()
+        else {
+            return None;
+        };
+        let nnz = values.len();
+        if a.cols() != n || n == 0 || nnz == 0 || nnz >= MAX_MEAN_ROW * n || n > i32::MAX as usize {
+            return None;
+        }
+        let units: Vec<u32> = match order {
+            Some(o) if o.iter().any(|&u| u as usize >= n) => return None,
+            Some(o) => o.to_vec(),
+            None => (0..n as u32).collect(),
+        };
+        let len = units.len();
+        let row = |i: u32| row_ptr[i as usize] as usize..row_ptr[i as usize + 1] as usize;
+        let slots: usize = units
+            .chunks(GROUP)
+            .map(|g| g.iter().map(|&i| row(i).len()).max().unwrap_or(0))
+            .sum();
+        if slots * GROUP > 2 * nnz + GROUP * len.div_ceil(GROUP) {
+            return None;
+        }
+        let mut groups = RowGroups {
+            slot_ptr: Vec::with_capacity(len.div_ceil(GROUP) + 1),
+            units: Vec::with_capacity(len.div_ceil(GROUP) * GROUP),
+            idx: vec![0; slots * GROUP],
+            w: vec![0.0; slots * GROUP],
+            len,
+            n,
+            contiguous: order.is_none(),
+        };
+        groups.slot_ptr.push(0);
+        let mut base = 0;
+        for g in units.chunks(GROUP) {
+            let width = g.iter().map(|&i| row(i).len()).max().unwrap_or(0);
+            for (lane, &i) in g.iter().enumerate() {
+                for (k, at) in row(i).enumerate() {
+                    groups.idx[(base + k) * GROUP + lane] = col_idx.get(at) as u32;
+                    groups.w[(base + k) * GROUP + lane] = values.get(at, i as usize);
+                }
+            }
+            groups.units.extend_from_slice(g);
+            groups
+                .units
+                .extend(core::iter::repeat_n(g[0], GROUP - g.len()));
+            base += width;
+            groups.slot_ptr.push(base as u32);
+        }
+        Some(groups)
+    }
+
+    /// [`MatRef::iterate_groups`] on this copy: grouped sweeps of `x = relu(A x + z)` until the update is at
+    /// most `tol` (or not finite), at most `cap` sweeps; returns the sweeps run and the last update. `None` when
+    /// `z` or `x` is not of length `n`.
+    pub(crate) fn iterate(
+        &self,
+        k: Kernels,
+        z: &[f32],
+        x: &mut [f32],
+        tol: f32,
+        cap: u32,
+    ) -> Option<(u32, f32)> {
+        if z.len() != self.n || x.len() != self.n {
+            return None;
+        }
+        let mut r = f32::INFINITY;
+        for sweep in 1..=cap {
+            r = match k.isa() {
+                // SAFETY: the token proves AVX2/FMA/F16C; `new` established the layout `sweep` relies on (every
+                // index and unit below n == z.len() == x.len()).
+                #[cfg(target_arch = "x86_64")]
+                super::Isa::Avx2 => unsafe { super::avx2::sell_sweep(self.raw(), z, x) },
+                _ => sweep_portable(self.raw(), z, x),
+            };
+            if r <= tol || !r.is_finite() {
+                return Some((sweep, r));
+            }
+        }
+        Some((cap, r))
+    }
+
+    fn raw(&self) -> Sell<'_> {
+        Sell {
+            slot_ptr: &self.slot_ptr,
+            units: &self.units,
+            idx: &self.idx,
+            w: &self.w,
+            len: self.len,
+            contiguous: self.contiguous,
+        }
+    }
+}
+
+/// The slices of a [`RowGroups`], as the kernels take them.
+///
+/// Invariants (established by [`RowGroups::new`]): `slot_ptr` is monotone from 0 with one entry per group plus
+/// one, `idx.len() == w.len() == GROUP * slot_ptr.last()`, `units.len() == GROUP * groups`, `len` positions
+/// (the groups are `len.div_ceil(GROUP)`), every index and unit below the matrix size, which is `z.len()` and
+/// `x.len()` in the kernels; with `contiguous`, `units` is `0..len` and `len` is that size.
+#[derive(Clone, Copy)]
+pub(crate) struct Sell<'a> {
+    pub(crate) slot_ptr: &'a [u32],
+    pub(crate) units: &'a [u32],
+    pub(crate) idx: &'a [u32],
+    pub(crate) w: &'a [f32],
+    pub(crate) len: usize,
+    pub(crate) contiguous: bool,
+}
+
+/// One grouped sweep over the slot-major copy, lane by lane (the scalar and NEON backends): each group's eight
+/// sums from the values before the group, then its updates `x_i <- max(0, z_i + sum)`. Returns the largest
+/// change.
+fn sweep_portable(s: Sell, z: &[f32], x: &mut [f32]) -> f32 {
+    let mut r = 0.0f32;
+    for (g, units) in s.units.chunks_exact(GROUP).enumerate() {
+        let m = (s.len - g * GROUP).min(GROUP);
+        let slots = s.slot_ptr[g] as usize..s.slot_ptr[g + 1] as usize;
+        let mut sums = [0.0f32; GROUP];
+        for k in slots {
+            let (idx, w) = (&s.idx[k * GROUP..][..GROUP], &s.w[k * GROUP..][..GROUP]);
+            for lane in 0..GROUP {
+                sums[lane] += w[lane] * x[idx[lane] as usize];
+            }
+        }
+        for (&i, &sum) in units.iter().zip(&sums).take(m) {
+            let i = i as usize;
+            let new = larger(0.0, z[i] + sum);
+            r = larger(r, (new - x[i]).abs());
+            x[i] = new;
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::super::tests::Rng;
+    use super::super::{Indices, Values};
+    use super::*;
+
+    proptest! {
+        /// The slot-major sweeps are the grouped sweeps of the CSR matrix (`MatRef::iterate_groups`, tested
+        /// against its f64 definition): same sweeps, same states up to the summation order, on every backend,
+        /// with and without an order, for sizes that are not multiples of eight and rows of 0 to 5 weights.
+        #[test]
+        fn sweeps_equal_the_csr_grouped_sweeps(n in 1usize..40, seed in any::<u64>(), ordered in any::<bool>(), half in any::<bool>(), cap in 1u32..4) {
+            let mut rng = Rng::new(seed);
+            let mut row_ptr = vec![0u32];
+            let (mut idx, mut w) = (Vec::new(), Vec::new());
+            for _ in 0..n {
+                let len = (1 + rng.below(4)).min(n) * usize::from(rng.below(5) > 0);
+                let mut cols: Vec<u16> = (0..n as u16).collect();
+                for j in 0..len {
+                    cols.swap(j, j + rng.below(n - j));
+                }
+                for &c in &cols[..len] {
+                    idx.push(c);
+                    w.push(0.4 * rng.sym() / len as f32);
+                }
+                row_ptr.push(idx.len() as u32);
+            }
+            let w16: Vec<half::f16> = w.iter().map(|&v| half::f16::from_f32(v)).collect();
+            let values = if half { Values::F16(&w16) } else { Values::F32(&w) };
+            let a = MatRef::csr(n, n, &row_ptr, Indices::U16(&idx), values).unwrap();
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            for i in (1..n).rev() {
+                order.swap(i, rng.below(i + 1));
+            }
+            let order = ordered.then_some(&order[..]);
+            let z: Vec<f32> = (0..n).map(|_| rng.sym()).collect();
+            let x0: Vec<f32> = (0..n).map(|_| rng.sym().abs()).collect();
+            let Some(groups) = RowGroups::new(&a, order) else {
+                // Declined only for an empty matrix or too much padding.
+                let units: Vec<u32> = order.map_or((0..n as u32).collect(), <[u32]>::to_vec);
+                let slots: usize = units.chunks(GROUP).map(|g| g.iter().map(|&i| (row_ptr[i as usize + 1] - row_ptr[i as usize]) as usize).max().unwrap()).sum();
+                prop_assert!(idx.is_empty() || slots * GROUP > 2 * idx.len() + GROUP * n.div_ceil(GROUP));
+                return Ok(());
+            };
+            for k in Kernels::all_available() {
+                let (mut want, mut got) = (x0.clone(), x0.clone());
+                let (sw, rw) = a.iterate_groups(k, &z, &mut want, order, -1.0, cap).unwrap().unwrap();
+                let (sg, rg) = groups.iterate(k, &z, &mut got, -1.0, cap).unwrap();
+                prop_assert_eq!(sw, sg);
+                prop_assert!((rw - rg).abs() <= 1e-5 * (1.0 + rw.abs()), "{:?}: {} vs {}", k.isa(), rw, rg);
+                for (g, w) in got.iter().zip(&want) {
+                    prop_assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "{:?}: {:?} vs {:?}", k.isa(), got, want);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn declines_what_it_does_not_pay_for_and_checks_lengths() {
+        // Mean row of 8 weights: declined.
+        let n = 8;
+        let row_ptr: Vec<u32> = (0..=n as u32).map(|i| i * 8).collect();
+        let idx: Vec<u16> = (0..64).map(|k| (k % 8) as u16).collect();
+        let w = vec![0.01f32; 64];
+        let a = MatRef::csr(n, n, &row_ptr, Indices::U16(&idx), Values::F32(&w)).unwrap();
+        assert!(RowGroups::new(&a, None).is_none());
+        // One row of 7 among 15 empty ones: 7 slots of 8 lanes for 7 weights, more than double: declined.
+        let row_ptr: Vec<u32> = (0..=16u32).map(|i| if i == 0 { 0 } else { 7 }).collect();
+        let a = MatRef::csr(
+            16,
+            16,
+            &row_ptr,
+            Indices::U16(&idx[..7]),
+            Values::F32(&w[..7]),
+        )
+        .unwrap();
+        assert!(RowGroups::new(&a, None).is_none());
+        // Not square, empty, dense, or an order out of range.
+        let a = MatRef::csr(
+            2,
+            3,
+            &[0, 1, 2],
+            Indices::U16(&[0, 1]),
+            Values::F32(&[0.5, 0.5]),
+        )
+        .unwrap();
+        assert!(RowGroups::new(&a, None).is_none());
+        let a = MatRef::csr(2, 2, &[0, 0, 0], Indices::U16(&[]), Values::F32(&[])).unwrap();
+        assert!(RowGroups::new(&a, None).is_none());
+        let a = MatRef::dense(2, 2, Values::F32(&[0.0, 0.5, 0.5, 0.0])).unwrap();
+        assert!(RowGroups::new(&a, None).is_none());
+        let a = MatRef::csr(
+            2,
+            2,
+            &[0, 1, 2],
+            Indices::U16(&[1, 0]),
+            Values::F32(&[0.5, 0.5]),
+        )
+        .unwrap();
+        assert!(RowGroups::new(&a, Some(&[0, 2])).is_none());
+        // x = relu(0.5 P x + 1) for the swap P: fixed point 2, in order 1, 0 as well.
+        let g = RowGroups::new(&a, Some(&[1, 0])).unwrap();
+        let mut x = [0.0; 2];
+        let (sweeps, r) = g
+            .iterate(Kernels::detect(), &[1.0; 2], &mut x, 1e-6, 100)
+            .unwrap();
+        assert!(
+            r <= 1e-6 && sweeps < 30 && x.iter().all(|v| (v - 2.0).abs() < 1e-5),
+            "{x:?}"
+        );
+        assert!(g
+            .iterate(Kernels::detect(), &[1.0; 3], &mut x, 1e-6, 100)
+            .is_none());
+    }
+}
