@@ -189,8 +189,8 @@ fn main() {
 
     if show("slow") {
         println!("\n### Solvers on slow contractions (n = 256, p = 64, A: 10% dense, nonnegative, row sums kappa, every unit active; tolerance 1e-4)\n");
-        println!("| kappa | method | iterations | time per prediction |");
-        println!("|---|---|---|---|");
+        println!("| kappa | batch | method | iterations | time per call | per sample |");
+        println!("|---|---|---|---|---|---|");
         for kappa in [0.9f32, 0.99] {
             let (n, p) = (256usize, 64usize);
             let mut meta = Metadata::new(n as u32, p as u32, 10);
@@ -221,38 +221,42 @@ fn main() {
             file.bias_x = vec![1.0; n];
             let bytes = file.to_bytes().unwrap();
             let model = Model::from_bytes(&bytes).unwrap();
-            let u: Vec<f32> = (0..p)
-                .map(|i| ((i * 37) % 11) as f32 / 11.0 - 0.5)
-                .collect();
-            let mut out = vec![0.0; 10];
-            for (name, method) in [
-                ("Picard", Method::Picard),
-                ("Gauss-Seidel", Method::GaussSeidel),
-                ("Anderson (depth 5)", Method::Anderson { depth: 5 }),
-            ] {
-                let mut session = Session::new(&model);
-                let options = SolveOptions {
-                    method,
-                    ..SolveOptions::default()
-                };
-                match session.predict_with(&model, &u, &mut out, &options) {
-                    Ok(stats) => {
-                        let t = time_per_call(
-                            || {
-                                session
-                                    .predict_with(&model, &u, &mut out, &options)
-                                    .unwrap();
-                            },
-                            5,
-                            round,
-                        );
-                        println!(
-                            "| {kappa} | {name} | {} | {} |",
-                            stats.iterations,
-                            fmt_time(t)
-                        );
+            for batch in [1usize, 64] {
+                // Inputs that differ per sample, so that a batch's columns converge differently.
+                let u: Vec<f32> = (0..p * batch)
+                    .map(|i| ((i * 37 + i / p) % 11) as f32 / 11.0 - 0.5)
+                    .collect();
+                let mut out = vec![0.0; 10 * batch];
+                for (name, method) in [
+                    ("Picard", Method::Picard),
+                    ("Gauss-Seidel", Method::GaussSeidel),
+                    ("Anderson (depth 5)", Method::Anderson { depth: 5 }),
+                ] {
+                    let mut session = Session::with_batch(&model, batch);
+                    let options = SolveOptions {
+                        method,
+                        ..SolveOptions::default()
+                    };
+                    match session.predict_batch_with(&model, &u, batch, &mut out, &options) {
+                        Ok(stats) => {
+                            let t = time_per_call(
+                                || {
+                                    session
+                                        .predict_batch_with(&model, &u, batch, &mut out, &options)
+                                        .unwrap();
+                                },
+                                5,
+                                round,
+                            );
+                            println!(
+                                "| {kappa} | {batch} | {name} | {} | {} | {} |",
+                                stats.iterations,
+                                fmt_time(t),
+                                fmt_time(t / batch as f64)
+                            );
+                        }
+                        Err(e) => println!("| {kappa} | {batch} | {name} | failed: {e} | | |"),
                     }
-                    Err(e) => println!("| {kappa} | {name} | failed: {e} | |"),
                 }
             }
         }

@@ -12,14 +12,17 @@
 //!   the error by at least `kappa` (the Gauss-Seidel operator of a contraction in the infinity norm is one).
 //! * **Picard** (Jacobi): `x <- relu(A x + z)`, a contraction of rate `kappa` in the infinity norm
 //!   (El Ghaoui et al., "Implicit Deep Learning", 2021, section 3), hence `||x_k - x*|| <= kappa^k ||x_0 - x*||`.
-//! * **Anderson**: Picard with Anderson extrapolation over the last iterates (see `anderson.rs`), for single
-//!   inputs of slow contractions.
+//! * **Grouped Gauss-Seidel**: the sweep in groups of eight rows, Jacobi inside a group and Gauss-Seidel
+//!   between groups (`MatRef::iterate_groups`, or the slot-major copy of short rows, `kernels/groups.rs`): the
+//!   same contraction bound per sweep, and a serial chain of `n / 8` steps instead of `n`.
+//! * **Anderson**: Picard with Anderson extrapolation over the last iterates (see `anderson.rs`), for slow
+//!   contractions; a batch keeps one history per input.
 //!
 //! Iterations stop when the update `||x_{k+1} - x_k||_inf` is at most the tolerance (the model's default
 //! unless overridden) and fail with [`Error::NotConverged`] at the iteration cap: never a hang, never a
 //! silently unconverged answer. A non-finite update fails with [`Error::NotFinite`].
 
-use crate::anderson::{Anderson, MAX_DEPTH};
+use crate::anderson::{Anderson, BatchAnderson, MAX_DEPTH};
 use crate::blocks::relu_into;
 use crate::error::Error;
 use crate::kernels::groups::RowGroups;
@@ -51,7 +54,7 @@ pub enum Method {
     /// only (an `InvalidOption` error for low-rank `A`).
     BlockTriangular,
     /// Picard with Anderson acceleration over the last `depth` (1 to 8) iterates: for contractions whose rate is
-    /// close to 1. Single inputs only (a batch would need one extrapolation per input).
+    /// close to 1. A batch keeps one history and one extrapolation per input (`anderson::BatchAnderson`).
     Anderson {
         /// History depth.
         depth: usize,
@@ -277,11 +280,6 @@ pub(crate) fn solve_hidden(
             ))
         }
         Method::Anderson { depth: d } => {
-            if batch != 1 {
-                return Err(Error::InvalidOption(
-                    "Anderson acceleration takes single inputs, not batches",
-                ));
-            }
             if !(1..=MAX_DEPTH).contains(&d) {
                 return Err(Error::InvalidOption("Anderson depth must be 1 to 8"));
             }
@@ -334,21 +332,37 @@ pub(crate) fn solve_hidden(
             solver,
         });
     }
-    let mut anderson = (solver == Solver::Anderson).then(|| {
-        let need = Anderson::scratch_len(depth, plan.n);
+    let n = plan.n;
+    let (mut anderson, mut batched) = (None, None);
+    if solver == Solver::Anderson {
+        // One input: its history. A batch: one history per input, which mixes sample-major copies of g(x) and
+        // x (`gt`, `xt`: the kernels' layout is units x batch).
+        let history = if batch == 1 {
+            Anderson::scratch_len(depth, n)
+        } else {
+            BatchAnderson::scratch_len(depth, n, batch)
+        };
+        let need = history + if batch == 1 { 0 } else { 2 * n * batch };
         if extra.len() < need {
             extra.resize(need, 0.0);
         }
-        Anderson::new(depth, plan.n, extra)
-    });
+        if batch == 1 {
+            anderson = Some(Anderson::new(depth, n, extra));
+        } else {
+            let (h, t) = extra.split_at_mut(history);
+            let (gt, xt) = t[..2 * n * batch].split_at_mut(n * batch);
+            batched = Some((BatchAnderson::new(depth, n, batch, h), gt, xt));
+        }
+    }
     let mut residual = f32::INFINITY;
     let mut best = f32::INFINITY;
     for iteration in 1..=cap {
         residual = match solver {
             Solver::Anderson => {
-                // prev <- g(x) = relu(A x + z); the residual is ||g(x) - x||, the Picard update.
+                // prev <- g(x) = relu(A x + z); the residual is ||g(x) - x||, the Picard update (the largest over
+                // the batch).
                 prev.copy_from_slice(z);
-                a.gemm_add(k, x, 1, prev, low_rank)?;
+                a.gemm_add(k, x, batch, prev, low_rank)?;
                 let mut r = 0.0f32;
                 for (g, &xi) in prev.iter_mut().zip(x.iter()) {
                     *g = larger(0.0, *g);
@@ -356,13 +370,24 @@ pub(crate) fn solve_hidden(
                 }
                 if r <= tol || !r.is_finite() {
                     x.copy_from_slice(prev);
-                } else if let Some(aa) = anderson.as_mut() {
+                } else {
                     // Safeguard: an extrapolation that made the residual much worse is forgotten.
-                    if r > 10.0 * best {
-                        aa.restart();
-                    }
+                    let restart = r > 10.0 * best;
                     best = best.min(r);
-                    aa.step(prev, x);
+                    if let Some(aa) = anderson.as_mut() {
+                        if restart {
+                            aa.restart();
+                        }
+                        aa.step(prev, x);
+                    } else if let Some((aa, gt, xt)) = batched.as_mut() {
+                        if restart {
+                            aa.restart();
+                        }
+                        k.transpose(prev, n, batch, gt)?;
+                        k.transpose(x, n, batch, xt)?;
+                        aa.step(gt, xt);
+                        k.transpose(xt, batch, n, x)?;
+                    }
                 }
                 r
             }

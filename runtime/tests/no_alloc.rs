@@ -91,10 +91,18 @@ fn steady_state_predictions_allocate_nothing() {
         session
             .predict_with(&model, &inputs[..p], &mut out, &anderson)
             .unwrap();
+        session
+            .predict_batch_with(&model, &inputs, batch, &mut outs, &anderson)
+            .unwrap();
         let n = allocations(|| {
             let plan = [Method::BlockTriangular];
             let with_plan = (!matches!(a, AKind::LowRank(_))).then_some(&plan[..]);
-            let methods = [Method::Auto, Method::Picard, Method::GaussSeidel];
+            let methods = [
+                Method::Auto,
+                Method::Picard,
+                Method::GaussSeidel,
+                Method::GroupedGaussSeidel,
+            ];
             for &method in methods.iter().chain(with_plan.into_iter().flatten()) {
                 let options = SolveOptions {
                     method,
@@ -121,6 +129,9 @@ fn steady_state_predictions_allocate_nothing() {
             for _ in 0..10 {
                 session
                     .predict_with(&model, &inputs[..p], &mut out, &anderson)
+                    .unwrap();
+                session
+                    .predict_batch_with(&model, &inputs, batch, &mut outs, &anderson)
                     .unwrap();
             }
         });
