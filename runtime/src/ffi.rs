@@ -37,7 +37,7 @@ pub const WOLFPACK_METHOD_AUTO: i32 = 0;
 pub const WOLFPACK_METHOD_PICARD: i32 = 1;
 /// Gauss-Seidel sweeps in the stored order.
 pub const WOLFPACK_METHOD_GAUSS_SEIDEL: i32 = 2;
-/// Anderson-accelerated Picard iteration (single inputs), depth `anderson_depth`.
+/// Anderson-accelerated Picard iteration (a batch: one history per input), depth `anderson_depth`.
 pub const WOLFPACK_METHOD_ANDERSON: i32 = 3;
 /// The block-triangular solve (dense or CSR `A`).
 pub const WOLFPACK_METHOD_BLOCK_TRIANGULAR: i32 = 4;
@@ -265,7 +265,7 @@ pub unsafe extern "C" fn wolfpack_predict_batch(
 }
 
 /// [`wolfpack_predict_batch`] with solver overrides: `options` may be null (the model's defaults). An unknown
-/// method, or a method the model cannot use (Anderson for a batch, the block-triangular solve for a low-rank
+/// method, or a method the model cannot use (the block-triangular solve for a low-rank
 /// `A`), is [`WOLFPACK_ERR_ARGUMENT`].
 ///
 /// # Safety
