@@ -120,9 +120,9 @@ fn main() {
     }
 
     if show("predict") {
-        println!("\n### Whole prediction (implicit model: B 80%, A 10% with kappa 0.5, C 10% of the weights; Gauss-Seidel to 1e-5)\n");
-        println!("| dtype | weights | n, p, q | batch | iterations | time per call | per sample | roofline (DRAM bw) | ratio | roofline (L2 bw) | ratio |");
-        println!("|---|---|---|---|---|---|---|---|---|---|---|");
+        println!("\n### Whole prediction (implicit model: B 80%, A 10% with kappa 0.5, C 10% of the weights; Method::Auto to 1e-5)\n");
+        println!("| dtype | weights | n, p, q | batch | solver | iterations | time per call | per sample | roofline (DRAM bw) | ratio | roofline (L2 bw) | ratio |");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
         for dtype in [ValueType::F32, ValueType::F16] {
             for nnz in SIZES {
                 let bytes = random_model(nnz, dtype, 42);
@@ -163,13 +163,14 @@ fn main() {
                         * ((b.stored() + c.stored()) as f64 + it * a.stored() as f64);
                     let (rd, rl) = (roof(wbytes, flops, dram_bw), roof(wbytes, flops, l2_bw));
                     println!(
-                        "| {} | {} | {}, {}, {} | {} | {} | {} | {} | {} | {:.2} | {} | {:.2} |",
+                        "| {} | {} | {}, {}, {} | {} | {:?} | {} | {} | {} | {} | {:.2} | {} | {:.2} |",
                         dtype.name(),
                         model.view().nnz(),
                         n,
                         p,
                         q,
                         batch,
+                        stats.solver,
                         stats.iterations,
                         fmt_time(t),
                         fmt_time(t / batch as f64),
