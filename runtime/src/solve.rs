@@ -304,7 +304,12 @@ pub(crate) fn solve_hidden(
         // The whole iteration in one kernel call (the residual is each sweep's update, computed in the sweep).
         // The slot-major copy of short rows when the model has one (same iteration, fewer gathers), else CSR.
         let (iterations, residual) = match plan.groups.as_ref() {
-            Some(g) => g.iterate(k, z, x, tol, cap),
+            Some(g) => {
+                if extra.len() < g.scratch_len() {
+                    extra.resize(g.scratch_len(), 0.0);
+                }
+                g.iterate(k, z, x, tol, cap, extra)
+            }
             None => None,
         }
         .map_or_else(
