@@ -294,10 +294,7 @@ mod tests {
             let w16: Vec<half::f16> = w.iter().map(|&v| half::f16::from_f32(v)).collect();
             let values = if half { Values::F16(&w16) } else { Values::F32(&w) };
             let a = MatRef::csr(n, n, &row_ptr, Indices::U16(&idx), values).unwrap();
-            let mut order: Vec<u32> = (0..n as u32).collect();
-            for i in (1..n).rev() {
-                order.swap(i, rng.below(i + 1));
-            }
+            let order = rng.permutation(n);
             let order = ordered.then_some(&order[..]);
             let z: Vec<f32> = (0..n).map(|_| rng.sym()).collect();
             let x0: Vec<f32> = (0..n).map(|_| rng.sym().abs()).collect();

@@ -27,6 +27,15 @@ impl Rng {
     pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
+
+    /// A uniformly random permutation of `0..n` (Fisher-Yates).
+    pub(crate) fn permutation(&mut self, n: usize) -> Vec<u32> {
+        let mut p: Vec<u32> = (0..n as u32).collect();
+        for i in (1..n).rev() {
+            p.swap(i, self.below(i + 1));
+        }
+        p
+    }
 }
 
 /// Owned weights of one storage kind.
@@ -323,10 +332,7 @@ proptest! {
         let z = random_vec(n, seed.wrapping_add(3));
         let x0 = random_vec(n, seed.wrapping_add(4));
         let mut rng = Rng::new(seed);
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        for i in (1..n).rev() {
-            order.swap(i, rng.below(i + 1));
-        }
+        let order = rng.permutation(n);
         let order = ordered.then_some(&order[..]);
         let mut want: Vec<f64> = x0.iter().map(|&v| f64::from(v)).collect();
         let mut mag = vec![0.0f64; n];
@@ -359,10 +365,7 @@ proptest! {
         let z = random_vec(n, seed.wrapping_add(3));
         let x0 = random_vec(n, seed.wrapping_add(4));
         let mut rng = Rng::new(seed);
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        for i in (1..n).rev() {
-            order.swap(i, rng.below(i + 1));
-        }
+        let mut order = rng.permutation(n);
         order.truncate(keep.min(n));
         let gains: Vec<f32> = order.iter().map(|_| 0.5 + rng.sym().abs()).collect();
         let rows = RowList::new(order.clone(), n).unwrap();
@@ -420,10 +423,7 @@ proptest! {
         let z = random_vec(n, seed.wrapping_add(3));
         let x0 = random_vec(n, seed.wrapping_add(4));
         let mut rng = Rng::new(seed);
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        for i in (1..n).rev() {
-            order.swap(i, rng.below(i + 1));
-        }
+        let mut order = rng.permutation(n);
         order.truncate(keep.min(n));
         let rows = listed.then_some(&order[..]);
         let units: Vec<usize> = rows.map_or((0..n).collect(), |o| o.iter().map(|&u| u as usize).collect());
