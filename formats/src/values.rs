@@ -137,6 +137,39 @@ impl<'a> Values<'a> {
         }
     }
 
+    /// Whether value `i` (of scale group `group`) is nonzero: `get(i, group) != 0.0`, read from the bits without
+    /// converting (an all-zero magnitude; for i8 a zero code or a zero scale).
+    #[inline]
+    pub fn is_nonzero(&self, i: usize, group: usize) -> bool {
+        match self {
+            Values::F32(v) => v[i] != 0.0,
+            Values::F16(v) => v[i].to_bits() & 0x7fff != 0,
+            Values::Bf16(v) => v[i].to_bits() & 0x7fff != 0,
+            Values::I8 { q, scales } => q[i] != 0 && scales[group] != 0.0,
+        }
+    }
+
+    /// `sum_{i in range} |get(i, group)|`, accumulated in f64 in index order (the values of one scale group).
+    ///
+    /// For finite values only (the reader checks them first): f16 magnitudes are widened by moving their bits into
+    /// an f32 and scaling by 2^112, exact for normal and subnormal values alike and inlined, where the `half` crate
+    /// calls a function per value.
+    pub(crate) fn abs_sum(&self, range: core::ops::Range<usize>, group: usize) -> f64 {
+        let sum =
+            |it: &mut dyn Iterator<Item = f32>| it.fold(0.0f64, |s, x| s + f64::from(x.abs()));
+        match self {
+            Values::F32(v) => sum(&mut v[range].iter().copied()),
+            Values::F16(v) => sum(&mut v[range].iter().map(|h| f16_magnitude(h.to_bits()))),
+            Values::Bf16(v) => sum(&mut v[range]
+                .iter()
+                .map(|h| f32::from_bits(u32::from(h.to_bits()) << 16))),
+            Values::I8 { q, scales } => {
+                let s = scales[group];
+                sum(&mut q[range].iter().map(|&x| f32::from(x) * s))
+            }
+        }
+    }
+
     /// Position of the first non-finite value, if any; for i8, the first scale group whose scale is not finite or
     /// whose dequantised values `q * scale` could overflow.
     pub(crate) fn first_non_finite(&self) -> Option<(usize, f32)> {
@@ -157,6 +190,14 @@ impl<'a> Values<'a> {
                 .map(|i| (i, scales[i])),
         }
     }
+}
+
+/// `|h|` for the bits `h` of a finite f16: the 15 magnitude bits moved to an f32's exponent and mantissa fields, then
+/// rescaled from the f32 exponent bias (127) to the f16 one (15). Exact for every finite f16, subnormals included
+/// (a power-of-two product of an exactly represented value); infinities and NaNs come out finite and wrong.
+#[inline]
+fn f16_magnitude(h: u16) -> f32 {
+    f32::from_bits(u32::from(h & 0x7fff) << 13) * f32::from_bits((127 + 112) << 23)
 }
 
 /// Index of the first value whose exponent field (`mask`) is all ones, i.e. the first infinity or NaN. Blocks of 64
@@ -239,6 +280,31 @@ mod tests {
             let f: Vec<f32> = f32_bits.iter().map(|&b| f32::from_bits(b)).collect();
             let naive_f = f.iter().position(|x| !x.is_finite());
             prop_assert_eq!(Values::F32(&f).first_non_finite().map(|(i, _)| i), naive_f);
+        }
+
+        /// The inlined f16 widening and the zero test agree with the `half` crate on every finite value.
+        #[test]
+        fn magnitudes_and_zero_tests_match_the_conversion(bits in proptest::collection::vec(any::<u16>(), 0..100)) {
+            let h: Vec<f16> = bits.iter().map(|&b| f16::from_bits(b)).filter(|x| x.is_finite()).collect();
+            let v = Values::F16(&h);
+            let naive: f64 = h.iter().map(|x| f64::from(x.to_f32().abs())).sum();
+            prop_assert_eq!(v.abs_sum(0..h.len(), 0), naive);
+            for (i, x) in h.iter().enumerate() {
+                prop_assert_eq!(f16_magnitude(x.to_bits()), x.to_f32().abs());
+                prop_assert_eq!(v.is_nonzero(i, 0), x.to_f32() != 0.0);
+            }
+            let b: Vec<bf16> = bits.iter().map(|&b| bf16::from_bits(b)).filter(|x| x.is_finite()).collect();
+            let naive: f64 = b.iter().map(|x| f64::from(x.to_f32().abs())).sum();
+            prop_assert_eq!(Values::Bf16(&b).abs_sum(0..b.len(), 0), naive);
+            let q: Vec<i8> = bits.iter().map(|&b| b as i8).collect();
+            for scale in [0.0f32, -0.5, 3.0] {
+                let v = Values::I8 { q: &q, scales: &[scale] };
+                let naive: f64 = q.iter().map(|&x| f64::from((f32::from(x) * scale).abs())).sum();
+                prop_assert_eq!(v.abs_sum(0..q.len(), 0), naive);
+                for i in 0..q.len() {
+                    prop_assert_eq!(v.is_nonzero(i, 0), v.get(i, 0) != 0.0);
+                }
+            }
         }
 
         #[test]
