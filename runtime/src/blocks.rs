@@ -25,7 +25,7 @@
 use core::ops::Range;
 
 use crate::error::Error;
-use crate::kernels::{larger, Kernels, MatRef, RowList, Storage};
+use crate::kernels::{larger, Indices, Kernels, MatRef, RowList, Storage, Values};
 
 /// What the block-triangular analysis found in `A` (see [`crate::Model::blocks`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -78,55 +78,63 @@ pub(crate) struct Blocks {
 }
 
 /// The sparsity graph of `A` in CSR form: `targets[start[i]..start[i + 1]]` are the units row `i` reads
-/// (nonzero weights only: an explicitly stored zero does not make a dependency).
-struct Graph {
-    start: Vec<u32>,
-    targets: Vec<u32>,
+/// (nonzero weights only: an explicitly stored zero does not make a dependency). A CSR `A` that stores no zero is
+/// its own graph, borrowed with its index type `T`; otherwise the nonzeros are copied out (see [`Blocks::new`]).
+struct Graph<'g, T> {
+    start: &'g [u32],
+    targets: &'g [T],
 }
 
-impl Graph {
-    /// `None` for low-rank `A` (its rows are dense in general and expensive one at a time), or when `A` is not
-    /// square or has `u32::MAX` or more units or weights (the graph and the plan index them with `u32`).
-    fn of(a: &MatRef) -> Option<Graph> {
-        let n = a.rows();
-        if a.cols() != n || n >= u32::MAX as usize || a.stored() >= u32::MAX as usize {
-            return None;
-        }
-        let mut start = Vec::with_capacity(n + 1);
-        start.push(0);
-        let targets = match *a.storage() {
-            Storage::Csr {
-                row_ptr,
-                col_idx,
-                values,
-            } => {
-                let mut targets = Vec::with_capacity(values.len());
-                for (i, row) in row_ptr.windows(2).enumerate() {
-                    for k in row[0] as usize..row[1] as usize {
-                        if values.is_nonzero(k, i) {
-                            targets.push(col_idx.get(k) as u32);
-                        }
-                    }
-                    start.push(targets.len() as u32);
-                }
-                targets
-            }
-            Storage::Dense { values } => {
-                let mut targets = Vec::new();
-                for i in 0..n {
-                    let nonzero = (0..n).filter(|&j| values.is_nonzero(i * n + j, i));
-                    targets.extend(nonzero.map(|j| j as u32));
-                    start.push(targets.len() as u32);
-                }
-                targets
-            }
-            Storage::LowRank { .. } => return None,
-        };
-        Some(Graph { start, targets })
-    }
-
-    fn edges(&self, v: usize) -> &[u32] {
+impl<T: Copy + Into<u32>> Graph<'_, T> {
+    fn edges(&self, v: usize) -> &[T] {
         &self.targets[self.start[v] as usize..self.start[v + 1] as usize]
+    }
+}
+
+/// The row starts and targets of the graph of a dense or CSR `A`'s nonzeros; `None` for low-rank storage.
+fn nonzero_graph(a: &MatRef) -> Option<(Vec<u32>, Vec<u32>)> {
+    let n = a.rows();
+    let mut start = Vec::with_capacity(n + 1);
+    start.push(0);
+    let targets = match *a.storage() {
+        Storage::Csr {
+            row_ptr,
+            col_idx,
+            values,
+        } => {
+            let mut targets = Vec::with_capacity(values.len());
+            for (i, row) in row_ptr.windows(2).enumerate() {
+                for k in row[0] as usize..row[1] as usize {
+                    if values.is_nonzero(k, i) {
+                        targets.push(col_idx.get(k) as u32);
+                    }
+                }
+                start.push(targets.len() as u32);
+            }
+            targets
+        }
+        Storage::Dense { values } => {
+            let mut targets = Vec::new();
+            for i in 0..n {
+                let nonzero = (0..n).filter(|&j| values.is_nonzero(i * n + j, i));
+                targets.extend(nonzero.map(|j| j as u32));
+                start.push(targets.len() as u32);
+            }
+            targets
+        }
+        Storage::LowRank { .. } => return None,
+    };
+    Some((start, targets))
+}
+
+/// Whether a CSR matrix stores no zero (each weight of row `i` in scale group `i`).
+fn stores_no_zero(row_ptr: &[u32], values: &Values) -> bool {
+    match values {
+        Values::I8 { .. } => row_ptr
+            .windows(2)
+            .enumerate()
+            .all(|(i, w)| (w[0] as usize..w[1] as usize).all(|k| values.is_nonzero(k, i))),
+        _ => (0..values.len()).all(|k| values.is_nonzero(k, 0)),
     }
 }
 
@@ -134,7 +142,7 @@ impl Graph {
 /// as it is complete, in reverse topological order of the edges: a component after every component it has an edge
 /// to (for `i -> j` meaning "i reads j": dependencies first). A component's units come in the order they leave
 /// Tarjan's stack (its root last).
-fn tarjan(graph: &Graph, mut component: impl FnMut(&[u32])) {
+fn tarjan<T: Copy + Into<u32>>(graph: &Graph<T>, mut component: impl FnMut(&[u32])) {
     const UNSEEN: u32 = u32::MAX;
     /// `low[v]` of a unit whose component has been reported: no longer on the stack, and never the minimum.
     const DONE: u32 = u32::MAX;
@@ -145,15 +153,19 @@ fn tarjan(graph: &Graph, mut component: impl FnMut(&[u32])) {
     // DFS frames: (unit, position of its next edge).
     let mut frames: Vec<(u32, u32)> = Vec::new();
     let mut next = 0u32;
-    // Numbers `v`, pushes it on the component stack and opens its DFS frame. A unit without edges (an empty row,
-    // a third of the compressed Fashion-MNIST model's) is its own component at once: what Tarjan's steps would
-    // conclude, without them.
+    // Numbers `v`, pushes it on the component stack and opens its DFS frame. A unit that reads only units of
+    // reported components (or itself, or nothing: the empty rows, a third of the compressed Fashion-MNIST model's)
+    // is its own component at once: what Tarjan's steps would conclude, in the same order, without them.
     macro_rules! visit {
         ($v:expr) => {{
             let v: usize = $v;
             index[v] = next;
             next += 1;
-            if graph.start[v] == graph.start[v + 1] {
+            let edges = graph.edges(v);
+            if edges
+                .iter()
+                .all(|&w| w.into() as usize == v || low[w.into() as usize] == DONE)
+            {
                 low[v] = DONE;
                 component(&[v as u32]);
             } else {
@@ -171,7 +183,7 @@ fn tarjan(graph: &Graph, mut component: impl FnMut(&[u32])) {
         while let Some(frame) = frames.last_mut() {
             let v = frame.0 as usize;
             if frame.1 < graph.start[v + 1] {
-                let w = graph.targets[frame.1 as usize] as usize;
+                let w = graph.targets[frame.1 as usize].into() as usize;
                 frame.1 += 1;
                 if index[w] == UNSEEN {
                     visit!(w);
@@ -291,14 +303,14 @@ impl Builder {
     }
 
     /// Places one strongly connected component, all of whose dependencies have been placed.
-    fn component(&mut self, a: &MatRef, graph: &Graph, members: &[u32]) {
+    fn component<T: Copy + Into<u32>>(&mut self, a: &MatRef, graph: &Graph<T>, members: &[u32]) {
         let first = members[0] as usize;
         let edges = graph.edges(first);
         if members.len() == 1 && edges.is_empty() {
             self.summary.empty_rows += 1;
             return;
         }
-        let self_loop = members.len() == 1 && edges.contains(&(first as u32));
+        let self_loop = members.len() == 1 && edges.iter().any(|&w| w.into() as usize == first);
         // |A_ii| <= kappa < 1 for a contraction (a triangular A has no self-loop); anything else is iterated.
         let gain = if self_loop {
             Some(1.0 / (1.0 - diagonal(a, first))).filter(|g| g.is_finite() && *g > 0.0)
@@ -313,7 +325,13 @@ impl Builder {
 
     /// An exact unit: appended to the current exact run (one sweep: each unit reads only units evaluated before
     /// it), or the start of a new one.
-    fn exact(&mut self, graph: &Graph, u: usize, gain: f32, self_loop: bool) {
+    fn exact<T: Copy + Into<u32>>(
+        &mut self,
+        graph: &Graph<T>,
+        u: usize,
+        gain: f32,
+        self_loop: bool,
+    ) {
         if self.segments.last().is_none_or(|s| s.cyclic) {
             self.runs += 1;
             self.top = 0;
@@ -328,7 +346,7 @@ impl Builder {
         let level = graph
             .edges(u)
             .iter()
-            .map(|&v| self.level[v as usize])
+            .map(|&v| self.level[v.into() as usize])
             .filter(|&(r, _)| r == run)
             .map(|(_, l)| l + 1)
             .max()
@@ -350,7 +368,7 @@ impl Builder {
     }
 
     /// A component iterated on its own (several units, or a self-loop without a usable closed form).
-    fn cyclic(&mut self, a: &MatRef, graph: &Graph, members: &[u32]) {
+    fn cyclic<T: Copy + Into<u32>>(&mut self, a: &MatRef, graph: &Graph<T>, members: &[u32]) {
         self.close_run();
         let begin = self.units.len();
         self.units.extend_from_slice(members);
@@ -436,12 +454,50 @@ impl Builder {
 }
 
 impl Blocks {
-    /// The plan of `A`, or `None` for low-rank storage (see [`Graph::of`]).
+    /// The plan of `A`; `None` for low-rank `A` (its rows are dense in general and expensive one at a time), or
+    /// when `A` is not square or has `u32::MAX` or more units or weights (the plan indexes them with `u32`).
     pub(crate) fn new(a: &MatRef) -> Option<Blocks> {
-        let graph = Graph::of(a)?;
-        let mut plan = Builder::new(a.rows());
-        tarjan(&graph, |members| plan.component(a, &graph, members));
-        plan.finish(a.rows())
+        let n = a.rows();
+        if a.cols() != n || n >= u32::MAX as usize || a.stored() >= u32::MAX as usize {
+            return None;
+        }
+        fn plan<T: Copy + Into<u32>>(a: &MatRef, graph: &Graph<T>) -> Option<Blocks> {
+            let mut plan = Builder::new(a.rows());
+            tarjan(graph, |members| plan.component(a, graph, members));
+            plan.finish(a.rows())
+        }
+        match *a.storage() {
+            Storage::Csr {
+                row_ptr,
+                col_idx,
+                values,
+            } if stores_no_zero(row_ptr, &values) => match col_idx {
+                Indices::U16(targets) => plan(
+                    a,
+                    &Graph {
+                        start: row_ptr,
+                        targets,
+                    },
+                ),
+                Indices::U32(targets) => plan(
+                    a,
+                    &Graph {
+                        start: row_ptr,
+                        targets,
+                    },
+                ),
+            },
+            _ => {
+                let (start, targets) = nonzero_graph(a)?;
+                plan(
+                    a,
+                    &Graph {
+                        start: &start,
+                        targets: &targets,
+                    },
+                )
+            }
+        }
     }
 
     /// Solves `x = relu(A x + z)` for one vector (`z`, `x`: length `n`): `x = relu(z)` (exact for the empty rows,
