@@ -486,21 +486,23 @@ fn csr_is_valid<T: Copy + Ord + Into<u64>>(row_ptr: &[u32], idx: &[T], cols: usi
     if row_ptr.first() != Some(&0) || row_ptr.last().map(|&e| e as usize) != Some(nnz) {
         return false;
     }
-    let mut at_row_starts = 0usize;
+    if nnz == 0 {
+        return row_ptr.windows(2).all(|w| w[0] == 0 && w[1] == 0);
+    }
+    // Branch-free per row (sparse rows are empty or not at random, which a branch would mispredict): an empty row
+    // contributes nothing through the `full` mask; the clamped positions keep the loads in bounds.
+    let (mut at_row_starts, mut pointers_ok, mut last_in_range) = (0usize, true, true);
     for w in row_ptr.windows(2) {
         let (s, e) = (w[0] as usize, w[1] as usize);
-        if e < s || e > nnz {
-            return false;
-        }
-        if e > s {
-            // A row ends at `e` and, unless `e` is the end, the next non-empty row starts there.
-            if idx[e - 1].into() >= cols as u64 {
-                return false;
-            }
-            if e < nnz {
-                at_row_starts += usize::from(idx[e] <= idx[e - 1]);
-            }
-        }
+        pointers_ok &= (s <= e) & (e <= nnz);
+        let full = e > s;
+        let last = idx[e.clamp(1, nnz) - 1];
+        // A row ends at `e` and, unless `e` is the end, the next non-empty row starts there.
+        last_in_range &= !full | (last.into() < cols as u64);
+        at_row_starts += usize::from(full & (e < nnz) & (idx[e.min(nnz - 1)] <= last));
+    }
+    if !(pointers_ok && last_in_range) {
+        return false;
     }
     let pairs = idx.len().saturating_sub(1);
     let descents: usize = idx[..pairs]

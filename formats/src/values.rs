@@ -149,24 +149,38 @@ impl<'a> Values<'a> {
         }
     }
 
-    /// `sum_{i in range} |get(i, group)|`, accumulated in f64 in index order (the values of one scale group).
+    /// `max_{i < rows} sum_{k in row(i)} |get(k, i)|`: the largest L1 norm of the rows of a matrix whose row `i`
+    /// holds the values `row(i)` (scale group `i`), each accumulated in f64 in index order.
     ///
     /// For finite values only (the reader checks them first): f16 magnitudes are widened by moving their bits into
     /// an f32 and scaling by 2^112, exact for normal and subnormal values alike and inlined, where the `half` crate
-    /// calls a function per value.
-    pub(crate) fn abs_sum(&self, range: core::ops::Range<usize>, group: usize) -> f64 {
-        let sum =
-            |it: &mut dyn Iterator<Item = f32>| it.fold(0.0f64, |s, x| s + f64::from(x.abs()));
+    /// calls a function per value; the value type is matched once, not per value.
+    pub(crate) fn max_row_abs_sum(
+        &self,
+        rows: usize,
+        row: impl Fn(usize) -> core::ops::Range<usize>,
+    ) -> f64 {
+        fn max_sum<T: Copy>(
+            v: &[T],
+            rows: usize,
+            row: impl Fn(usize) -> core::ops::Range<usize>,
+            value: impl Fn(T, usize) -> f32,
+        ) -> f64 {
+            (0..rows)
+                .map(|i| {
+                    v[row(i)]
+                        .iter()
+                        .fold(0.0f64, |s, &x| s + f64::from(value(x, i).abs()))
+                })
+                .fold(0.0, f64::max)
+        }
         match self {
-            Values::F32(v) => sum(&mut v[range].iter().copied()),
-            Values::F16(v) => sum(&mut v[range].iter().map(|h| f16_magnitude(h.to_bits()))),
-            Values::Bf16(v) => sum(&mut v[range]
-                .iter()
-                .map(|h| f32::from_bits(u32::from(h.to_bits()) << 16))),
-            Values::I8 { q, scales } => {
-                let s = scales[group];
-                sum(&mut q[range].iter().map(|&x| f32::from(x) * s))
-            }
+            Values::F32(v) => max_sum(v, rows, row, |x, _| x),
+            Values::F16(v) => max_sum(v, rows, row, |h, _| f16_magnitude(h.to_bits())),
+            Values::Bf16(v) => max_sum(v, rows, row, |h, _| {
+                f32::from_bits(u32::from(h.to_bits()) << 16)
+            }),
+            Values::I8 { q, scales } => max_sum(q, rows, row, |x, i| f32::from(x) * scales[i]),
         }
     }
 
@@ -288,19 +302,19 @@ mod tests {
             let h: Vec<f16> = bits.iter().map(|&b| f16::from_bits(b)).filter(|x| x.is_finite()).collect();
             let v = Values::F16(&h);
             let naive: f64 = h.iter().map(|x| f64::from(x.to_f32().abs())).sum();
-            prop_assert_eq!(v.abs_sum(0..h.len(), 0), naive);
+            prop_assert_eq!(v.max_row_abs_sum(1, |_| 0..h.len()), naive);
             for (i, x) in h.iter().enumerate() {
                 prop_assert_eq!(f16_magnitude(x.to_bits()), x.to_f32().abs());
                 prop_assert_eq!(v.is_nonzero(i, 0), x.to_f32() != 0.0);
             }
             let b: Vec<bf16> = bits.iter().map(|&b| bf16::from_bits(b)).filter(|x| x.is_finite()).collect();
             let naive: f64 = b.iter().map(|x| f64::from(x.to_f32().abs())).sum();
-            prop_assert_eq!(Values::Bf16(&b).abs_sum(0..b.len(), 0), naive);
+            prop_assert_eq!(Values::Bf16(&b).max_row_abs_sum(1, |_| 0..b.len()), naive);
             let q: Vec<i8> = bits.iter().map(|&b| b as i8).collect();
             for scale in [0.0f32, -0.5, 3.0] {
                 let v = Values::I8 { q: &q, scales: &[scale] };
                 let naive: f64 = q.iter().map(|&x| f64::from((f32::from(x) * scale).abs())).sum();
-                prop_assert_eq!(v.abs_sum(0..q.len(), 0), naive);
+                prop_assert_eq!(v.max_row_abs_sum(1, |_| 0..q.len()), naive);
                 for i in 0..q.len() {
                     prop_assert_eq!(v.is_nonzero(i, 0), v.get(i, 0) != 0.0);
                 }

@@ -105,14 +105,11 @@ fn row_l1_bound(a: &MatrixView) -> f64 {
                 })
                 .fold(0.0, f64::max)
         }
-        MatrixView::Csr(m) => (0..m.rows)
-            .map(|i| {
-                m.values
-                    .abs_sum(m.row_ptr[i] as usize..m.row_ptr[i + 1] as usize, i)
-            })
-            .fold(0.0, f64::max),
-        MatrixView::Dense(m) => (0..m.rows)
-            .map(|i| m.values.abs_sum(i * m.cols..(i + 1) * m.cols, i))
-            .fold(0.0, f64::max),
+        MatrixView::Csr(m) => m
+            .values
+            .max_row_abs_sum(m.rows, |i| m.row_ptr[i] as usize..m.row_ptr[i + 1] as usize),
+        MatrixView::Dense(m) => m
+            .values
+            .max_row_abs_sum(m.rows, |i| i * m.cols..(i + 1) * m.cols),
     }
 }
