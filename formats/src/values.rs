@@ -149,6 +149,27 @@ impl<'a> Values<'a> {
         }
     }
 
+    /// `out[t] = get(start + t, group)` for every `t < out.len()`: values of one scale group dequantised in one
+    /// typed pass (`half`'s slice conversion, F16C where the CPU has it, for f16 and bf16), where a loop of
+    /// [`Values::get`] matches the type and, for f16, calls a conversion function once per value.
+    ///
+    /// Panics if `start + out.len()` exceeds [`Values::len`] or, for i8, `group` has no scale (as `get` does).
+    pub fn dequantise_into(&self, start: usize, group: usize, out: &mut [f32]) {
+        use half::slice::HalfFloatSliceExt;
+        let range = start..start + out.len();
+        match self {
+            Values::F32(v) => out.copy_from_slice(&v[range]),
+            Values::F16(v) => v[range].convert_to_f32_slice(out),
+            Values::Bf16(v) => v[range].convert_to_f32_slice(out),
+            Values::I8 { q, scales } => {
+                let s = scales[group];
+                for (o, &x) in out.iter_mut().zip(&q[range]) {
+                    *o = f32::from(x) * s;
+                }
+            }
+        }
+    }
+
     /// `max_{i < rows} sum_{k in row(i)} |get(k, i)|`: the largest L1 norm of the rows of a matrix whose row `i`
     /// holds the values `row(i)` (scale group `i`), each accumulated in f64 in index order.
     ///
@@ -317,6 +338,26 @@ mod tests {
                 prop_assert_eq!(v.max_row_abs_sum(1, |_| 0..q.len()), naive);
                 for i in 0..q.len() {
                     prop_assert_eq!(v.is_nonzero(i, 0), v.get(i, 0) != 0.0);
+                }
+            }
+        }
+
+        /// The typed pass equals `get` value by value, for every type, any start and length.
+        #[test]
+        fn dequantise_into_matches_get(bits in proptest::collection::vec(any::<u16>(), 1..80), start in 0usize..80, len in 0usize..80) {
+            let start = start % bits.len();
+            let len = len.min(bits.len() - start);
+            let h: Vec<f16> = bits.iter().map(|&b| f16::from_bits(b)).collect();
+            let b: Vec<bf16> = bits.iter().map(|&b| bf16::from_bits(b)).collect();
+            let f: Vec<f32> = h.iter().map(|x| x.to_f32()).collect();
+            let q: Vec<i8> = bits.iter().map(|&b| b as i8).collect();
+            let scales = [0.25f32, -3.0];
+            for v in [Values::F16(&h), Values::Bf16(&b), Values::F32(&f), Values::I8 { q: &q, scales: &scales }] {
+                let mut out = vec![0.0f32; len];
+                v.dequantise_into(start, 1, &mut out);
+                for (t, o) in out.iter().enumerate() {
+                    let want = v.get(start + t, 1);
+                    prop_assert!(o.to_bits() == want.to_bits() || (o.is_nan() && want.is_nan()), "{:?} at {}", v.value_type(), t);
                 }
             }
         }
