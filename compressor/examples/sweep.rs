@@ -30,6 +30,7 @@ fn main() {
             "weight_decay" => cfg.weight_decay = f(),
             "shift" => cfg.shift = n(),
             "triangular_a" => cfg.triangular_a = v == "true",
+            "standardise" => cfg.standardise = v == "true",
             "restart_lr" => cfg.restart_lr = f(),
             "average_from" => cfg.average_from = Some(f()),
             "saliency" => {

@@ -19,6 +19,7 @@ pub mod lmo;
 pub mod project;
 pub mod quant;
 pub mod saliency;
+pub mod standardise;
 pub mod step;
 pub mod support;
 
@@ -29,6 +30,7 @@ use crate::model::{loss, InputGrad, Params, SolveOptions, Which};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
+use standardise::Standardise;
 use std::time::Instant;
 use step::{FwSets, OptState};
 use support::Support;
@@ -140,6 +142,11 @@ pub struct CompressConfig {
     /// runtime's triangular solve), instead of about 17 Gauss-Seidel sweeps with a general `A` at kappa 0.5.
     #[serde(default)]
     pub triangular_a: bool,
+    /// Train on per-feature standardised inputs ([`standardise`]), folded exactly into `B`, `b`, `D`, `c` when the
+    /// model is returned: the stored model reads the same inputs and holds the same number of weights, but magnitude
+    /// selection ranks `B`'s entries by their effect per standard deviation of the input.
+    #[serde(default)]
+    pub standardise: bool,
 }
 
 impl Default for CompressConfig {
@@ -182,6 +189,7 @@ impl Default for CompressConfig {
             restart_lr: 0.0,
             average_from: None,
             triangular_a: false,
+            standardise: false,
         }
     }
 }
@@ -284,6 +292,10 @@ impl CompressConfig {
         let bad = |m: String| Err(TrainError::Config(m));
         if let Some(r) = &self.robust {
             r.check().map_err(|e| TrainError::Config(e.to_string()))?;
+            if self.standardise {
+                // The perturbation radius is in raw-input units; standardised inputs would rescale it per feature.
+                return bad("robust training works on raw inputs: turn standardisation off".into());
+            }
         }
         if let Some(sh) = self.shares {
             if sh.iter().any(|v| !v.is_finite() || *v < 0.0) || sh.iter().sum::<f32>() <= 0.0 {
@@ -415,6 +427,12 @@ pub fn compress(
         }
     };
 
+    let standardise = cfg.standardise.then(|| Standardise::fit(train));
+    // The model on raw inputs: the one evaluated and stored.
+    let on_raw = |params: &Params| match &standardise {
+        Some(st) => st.fold(params),
+        None => params.clone(),
+    };
     let sets = FwSets::from_init(&ck.params, cfg.kappa, cfg.fw_width, cfg.fw_k_frac);
     let steps_per_epoch = train.n.div_ceil(cfg.batch);
     let total_steps = (cfg.epochs * steps_per_epoch) as f64;
@@ -444,6 +462,9 @@ pub fn compress(
                 } else {
                     dst.copy_from_slice(train.row(i));
                 }
+            }
+            if let Some(st) = &standardise {
+                st.apply(&mut ubuf[..m * p]);
             }
             let labels: Vec<u32> = chunk.iter().map(|&i| train.y[i]).collect();
             let progress = step as f64 / total_steps;
@@ -660,7 +681,7 @@ pub fn compress(
         }
         ck.epoch += 1;
         ck.seconds += t0.elapsed().as_secs_f64();
-        let (test_acc, _) = ck.params.accuracy(test, &cfg.eval_solve);
+        let (test_acc, _) = on_raw(&ck.params).accuracy(test, &cfg.eval_solve);
         let phase = ["frank-wolfe", "select", "fine-tune"]
             [(0..3).max_by_key(|&i| (phase_counts[i], i)).unwrap_or(2)];
         let stats = EpochStats {
@@ -687,6 +708,7 @@ pub fn compress(
         ck.support.keep_top(&ck.params, budget);
         ck.support.apply(&mut ck.params);
     }
+    ck.params = on_raw(&ck.params);
     let stored = quant::quantise(&ck.params, cfg.quant, cfg.kappa);
     let (acc_f32, _) = ck.params.accuracy(test, &cfg.eval_solve);
     let (acc, iters) = stored.accuracy(test, &cfg.eval_solve);
