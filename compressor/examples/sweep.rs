@@ -31,6 +31,7 @@ fn main() {
             "shift" => cfg.shift = n(),
             "triangular_a" => cfg.triangular_a = v == "true",
             "standardise" => cfg.standardise = v == "true",
+            "power" => cfg.power = f(),
             "restart_lr" => cfg.restart_lr = f(),
             "average_from" => cfg.average_from = Some(f()),
             "saliency" => {

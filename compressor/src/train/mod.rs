@@ -147,6 +147,13 @@ pub struct CompressConfig {
     /// selection ranks `B`'s entries by their effect per standard deviation of the input.
     #[serde(default)]
     pub standardise: bool,
+    /// Powerpropagation exponent `alpha` of the Adam steps ([`step::adam`]); 1 turns it off.
+    #[serde(default = "one")]
+    pub power: f32,
+}
+
+fn one() -> f32 {
+    1.0
 }
 
 impl Default for CompressConfig {
@@ -190,6 +197,7 @@ impl Default for CompressConfig {
             average_from: None,
             triangular_a: false,
             standardise: false,
+            power: 1.0,
         }
     }
 }
@@ -328,6 +336,12 @@ impl CompressConfig {
             return bad(format!(
                 "average_from ({:?}) must lie in [0, 1] and restart_lr ({}) in [0, 10]",
                 self.average_from, self.restart_lr
+            ));
+        }
+        if !(1.0..=4.0).contains(&self.power) {
+            return bad(format!(
+                "power = {} must lie in [1, 4] (1: plain Adam)",
+                self.power
             ));
         }
         if self.max_nnz == Some(0) {
@@ -607,6 +621,7 @@ pub fn compress(
                         cfg.weight_decay,
                         cfg.kappa,
                         &ck.support,
+                        cfg.power,
                     ),
                     Method::FrankWolfe => {
                         let s = cfg.fw_lr * (lr / cfg.lr);
