@@ -144,9 +144,11 @@ pub struct CompressConfig {
     pub triangular_a: bool,
     /// Train on per-feature standardised inputs ([`standardise`]), folded exactly into `B`, `b`, `D`, `c` when the
     /// model is returned: the stored model reads the same inputs and holds the same number of weights, but magnitude
-    /// selection ranks `B`'s entries by their effect per standard deviation of the input.
+    /// selection ranks `B`'s entries by their effect per standard deviation of the input. The value is the floor of
+    /// the standard deviations as a fraction of their mean ([`Standardise::fit`]); `None` trains on the inputs as
+    /// they are.
     #[serde(default)]
-    pub standardise: bool,
+    pub standardise: Option<f32>,
     /// Powerpropagation exponent `alpha` of the Adam steps ([`step::adam`]); 1 turns it off.
     #[serde(default = "one")]
     pub power: f32,
@@ -196,7 +198,7 @@ impl Default for CompressConfig {
             restart_lr: 0.0,
             average_from: None,
             triangular_a: false,
-            standardise: false,
+            standardise: None,
             power: 1.0,
         }
     }
@@ -300,7 +302,7 @@ impl CompressConfig {
         let bad = |m: String| Err(TrainError::Config(m));
         if let Some(r) = &self.robust {
             r.check().map_err(|e| TrainError::Config(e.to_string()))?;
-            if self.standardise {
+            if self.standardise.is_some() {
                 // The perturbation radius is in raw-input units; standardised inputs would rescale it per feature.
                 return bad("robust training works on raw inputs: turn standardisation off".into());
             }
@@ -336,6 +338,12 @@ impl CompressConfig {
             return bad(format!(
                 "average_from ({:?}) must lie in [0, 1] and restart_lr ({}) in [0, 10]",
                 self.average_from, self.restart_lr
+            ));
+        }
+        if self.standardise.is_some_and(|f| !(f > 0.0 && f <= 100.0)) {
+            return bad(format!(
+                "standardisation floor {:?} must lie in (0, 100]",
+                self.standardise
             ));
         }
         if !(1.0..=4.0).contains(&self.power) {
@@ -441,7 +449,7 @@ pub fn compress(
         }
     };
 
-    let standardise = cfg.standardise.then(|| Standardise::fit(train));
+    let standardise = cfg.standardise.map(|floor| Standardise::fit(train, floor));
     // The model on raw inputs: the one evaluated and stored.
     let on_raw = |params: &Params| match &standardise {
         Some(st) => st.fold(params),

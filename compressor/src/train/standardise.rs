@@ -17,23 +17,21 @@
 use crate::data::Dataset;
 use crate::model::Params;
 
-/// Smallest standard deviation used, relative to the mean standard deviation over the features: a near-constant
-/// feature (a background pixel lit in a handful of images) would otherwise turn into huge standardised values.
-const STD_FLOOR: f64 = 0.1;
-
 /// Per-feature mean and inverse standard deviation of a training set.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Standardise {
     /// Mean `m_j` of each feature.
     pub mean: Vec<f32>,
-    /// `1 / s_j` of each feature, `s_j` floored at [`STD_FLOOR`] times the mean standard deviation.
+    /// `1 / s_j` of each feature, `s_j` floored at a fraction of the mean standard deviation.
     pub inv_std: Vec<f32>,
 }
 
 impl Standardise {
-    /// The statistics of `data` (two-pass in f64; features that never vary get `s_j` = the floor, or 1 when every
-    /// feature is constant).
-    pub fn fit(data: &Dataset) -> Standardise {
+    /// The statistics of `data` (two-pass in f64). `floor` is the smallest `s_j` used, as a fraction of the mean
+    /// standard deviation over the features: a near-constant feature (a background pixel lit in a handful of images)
+    /// would otherwise turn into huge standardised values that the model can use to memorise those images. Features
+    /// that never vary get the floor (and every `s_j` is 1 when all features are constant).
+    pub fn fit(data: &Dataset, floor: f32) -> Standardise {
         let (n, p) = (data.n.max(1) as f64, data.p);
         let mut mean = vec![0.0f64; p];
         for i in 0..data.n {
@@ -51,7 +49,7 @@ impl Standardise {
         let std: Vec<f64> = var.iter().map(|v| (v / n).sqrt()).collect();
         let mean_std = std.iter().sum::<f64>() / p.max(1) as f64;
         let floor = if mean_std > 0.0 {
-            STD_FLOOR * mean_std
+            f64::from(floor) * mean_std
         } else {
             1.0
         };
@@ -143,7 +141,7 @@ mod tests {
     fn standardised_training_data_has_zero_mean_and_unit_spread() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         let d = dataset(500, 6, &mut rng);
-        let st = Standardise::fit(&d);
+        let st = Standardise::fit(&d, 0.1);
         let mut z = d.x.clone();
         st.apply(&mut z);
         for j in 0..d.p {
@@ -166,7 +164,7 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
         let (p, h, q, m) = (7, 9, 4, 40);
         let d = dataset(m, p, &mut rng);
-        let st = Standardise::fit(&d);
+        let st = Standardise::fit(&d, 0.1);
         let params = random_params(p, h, q, &mut rng);
         let folded = st.fold(&params);
         // Sparsity pattern and A, C unchanged.
