@@ -32,7 +32,6 @@ fn main() {
             "triangular_a" => cfg.triangular_a = v == "true",
             "standardise" if v == "true" => cfg.standardise = Some(0.1),
             "standardise" => cfg.standardise = Some(f()),
-            "power" => cfg.power = f(),
             "restart_lr" => cfg.restart_lr = f(),
             "average_from" => cfg.average_from = Some(f()),
             "saliency" => {

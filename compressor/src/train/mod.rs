@@ -149,13 +149,6 @@ pub struct CompressConfig {
     /// they are.
     #[serde(default)]
     pub standardise: Option<f32>,
-    /// Powerpropagation exponent `alpha` of the Adam steps ([`step::adam`]); 1 turns it off.
-    #[serde(default = "one")]
-    pub power: f32,
-}
-
-fn one() -> f32 {
-    1.0
 }
 
 impl Default for CompressConfig {
@@ -199,7 +192,6 @@ impl Default for CompressConfig {
             average_from: None,
             triangular_a: false,
             standardise: None,
-            power: 1.0,
         }
     }
 }
@@ -344,12 +336,6 @@ impl CompressConfig {
             return bad(format!(
                 "standardisation floor {:?} must lie in (0, 100]",
                 self.standardise
-            ));
-        }
-        if !(1.0..=4.0).contains(&self.power) {
-            return bad(format!(
-                "power = {} must lie in [1, 4] (1: plain Adam)",
-                self.power
             ));
         }
         if self.max_nnz == Some(0) {
@@ -629,7 +615,6 @@ pub fn compress(
                         cfg.weight_decay,
                         cfg.kappa,
                         &ck.support,
-                        cfg.power,
                     ),
                     Method::FrankWolfe => {
                         let s = cfg.fw_lr * (lr / cfg.lr);

@@ -96,13 +96,6 @@ fn adam_tensor(
 ///
 /// `weight_decay` is AdamW's decoupled decay (Loshchilov & Hutter 2019): before the Adam step every weight of `A`..`D`
 /// shrinks by the factor `1 - lr weight_decay` (biases do not decay).
-///
-/// `power` (`alpha`, 1 turns it off) is Powerpropagation (Schwarz, Jayakumar, Pascanu, Latham, Teh 2021,
-/// "Powerpropagation: a sparsity inducing weight reparameterisation"): the weights of `A`..`D` are `w = v |v|^(alpha-1)`
-/// and Adam steps `v`, whose gradient is `alpha |v|^(alpha-1) dL/dw`. A step in `v` moves `w` in proportion to
-/// `|w|^((alpha-1)/alpha)`: large weights learn fast, small ones hardly move, so the magnitude ranking that prunes
-/// them separates the two better. The state (`p`, Adam's moments of `v`) stays in `w` for everything else.
-#[allow(clippy::too_many_arguments)]
 pub fn adam(
     p: &mut Params,
     g: &Params,
@@ -111,7 +104,6 @@ pub fn adam(
     weight_decay: f32,
     kappa: f32,
     support: &Support,
-    power: f32,
 ) {
     st.t += 1;
     let t = st.t;
@@ -133,20 +125,7 @@ pub fn adam(
             let keep = 1.0 - lr * weight_decay;
             w.iter_mut().for_each(|x| *x *= keep);
         }
-        if i < 4 && power != 1.0 {
-            let gv: Vec<f32> = w
-                .iter()
-                .zip(gi)
-                .map(|(x, g)| g * power * x.abs().powf((power - 1.0) / power))
-                .collect();
-            w.iter_mut()
-                .for_each(|x| *x = x.signum() * x.abs().powf(1.0 / power));
-            adam_tensor(w, &gv, mi, vi, lr, t, mask);
-            w.iter_mut()
-                .for_each(|x| *x = x.signum() * x.abs().powf(power));
-        } else {
-            adam_tensor(w, gi, mi, vi, lr, t, mask);
-        }
+        adam_tensor(w, gi, mi, vi, lr, t, mask);
     }
     rows_onto_l1_ball(&mut p.a, h, kappa);
 }
@@ -272,28 +251,11 @@ mod tests {
                         &mut p, &g, &mut st, 0.05, 0.9, 0.01, &sets, &support, &mut rng,
                     );
                 } else {
-                    adam(&mut p, &g, &mut st, 0.01, 0.0, 0.5, &support, 1.0);
+                    adam(&mut p, &g, &mut st, 0.01, 0.0, 0.5, &support);
                 }
                 assert!(p.kappa() <= 0.5 + 1e-6);
             }
             assert!(dist(&p) < 0.1 * d0, "fw={fw}: {} vs {d0}", dist(&p));
-        }
-    }
-
-    /// Adam's first step moves each parameter by `lr` against the sign of its gradient; with Powerpropagation that
-    /// parameter is `v = sign(w) |w|^(1/alpha)`, so `w` lands on `sign(v') |v'|^alpha` with `v' = v - lr sign(g)`.
-    #[test]
-    fn powerpropagation_steps_the_root_of_the_weight() {
-        let mut p = Params::zeros(3, 1, 1);
-        p.b = vec![0.25, -0.25, 0.0];
-        let support = Support::full(&p, false);
-        let mut g = p.clone();
-        g.b = vec![1.0, 1.0, 1.0];
-        let mut st = OptState::new(&p);
-        adam(&mut p, &g, &mut st, 0.1, 0.0, 0.5, &support, 2.0);
-        let want = [0.4f32 * 0.4, -0.6 * 0.6, 0.0];
-        for (got, want) in p.b.iter().zip(want) {
-            assert!((got - want).abs() < 1e-5, "{got} vs {want}");
         }
     }
 
@@ -305,7 +267,7 @@ mod tests {
         let mut g = p.clone();
         g.b = vec![1.0; 6];
         let mut st = OptState::new(&p);
-        adam(&mut p, &g, &mut st, 0.1, 0.0, 0.5, &support, 1.0);
+        adam(&mut p, &g, &mut st, 0.1, 0.0, 0.5, &support);
         let sets = FwSets::from_init(&p, 0.5, 1.0, 1.0);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         frank_wolfe(
