@@ -146,7 +146,7 @@ pub struct CompressConfig {
     /// model is returned: the stored model reads the same inputs and holds the same number of weights, but magnitude
     /// selection ranks `B`'s entries by their effect per standard deviation of the input. The value is the floor of
     /// the standard deviations as a fraction of their mean ([`Standardise::fit`]); `None` trains on the inputs as
-    /// they are.
+    /// they are. Robust training ignores it: its threat radius and input box are in raw-input units.
     #[serde(default)]
     pub standardise: Option<f32>,
 }
@@ -294,10 +294,6 @@ impl CompressConfig {
         let bad = |m: String| Err(TrainError::Config(m));
         if let Some(r) = &self.robust {
             r.check().map_err(|e| TrainError::Config(e.to_string()))?;
-            if self.standardise.is_some() {
-                // The perturbation radius is in raw-input units; standardised inputs would rescale it per feature.
-                return bad("robust training works on raw inputs: turn standardisation off".into());
-            }
         }
         if let Some(sh) = self.shares {
             if sh.iter().any(|v| !v.is_finite() || *v < 0.0) || sh.iter().sum::<f32>() <= 0.0 {
@@ -435,7 +431,10 @@ pub fn compress(
         }
     };
 
-    let standardise = cfg.standardise.map(|floor| Standardise::fit(train, floor));
+    let standardise = cfg
+        .standardise
+        .filter(|_| cfg.robust.is_none())
+        .map(|floor| Standardise::fit(train, floor));
     // The model on raw inputs: the one evaluated and stored.
     let on_raw = |params: &Params| match &standardise {
         Some(st) => st.fold(params),
