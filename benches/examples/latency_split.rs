@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use wolfpack_benches::{cpu_name, rounds_per_call, Clock};
+use wolfpack_benches::{cpu_name, interleaved_rounds, rounds_per_call, Clock};
 use wolfpack_runtime::format::Role;
 use wolfpack_runtime::kernels::Kernels;
 use wolfpack_runtime::{Model, Session, SolveOptions};
@@ -155,4 +155,62 @@ fn main() {
         "| rest (biases, checks, the fixed point, output) | {:.2} |",
         us(whole - preprocess - bu - cx)
     );
+
+    // Every SIMD backend of this CPU on the same inputs, rounds interleaved: the A/B of a kernel change.
+    let backends: Vec<Kernels> = Kernels::all_available()
+        .filter(|k| k.isa() != wolfpack_runtime::kernels::Isa::Scalar)
+        .collect();
+    let models: Vec<Model> = backends
+        .iter()
+        .map(|&k| {
+            Model::open(&model_path)
+                .expect("model loads")
+                .with_kernels(k)
+        })
+        .collect();
+    let mut sessions: Vec<Session> = models.iter().map(Session::new).collect();
+    let mut outs = vec![vec![0.0f32; q]; backends.len()];
+    let mut zs = vec![vec![0.0f32; n]; backends.len()];
+    let mut whole_fs: Vec<Box<dyn FnMut()>> = Vec::new();
+    let mut bu_fs: Vec<Box<dyn FnMut()>> = Vec::new();
+    for (((m, s), o), z) in models
+        .iter()
+        .zip(sessions.iter_mut())
+        .zip(outs.iter_mut())
+        .zip(zs.iter_mut())
+    {
+        let inputs = &inputs;
+        let mut next = 0usize;
+        whole_fs.push(Box::new(move || {
+            let i = next % count;
+            next += 1;
+            s.predict(m, &inputs[i * p..(i + 1) * p], o)
+                .expect("prediction");
+        }));
+        let (pre_inputs, b, k) = (&pre_inputs, m.matrix(Role::B).expect("B"), m.kernels());
+        let mut next = 0usize;
+        bu_fs.push(Box::new(move || {
+            let i = next % count;
+            next += 1;
+            z.fill(0.0);
+            b.gemv_add(k, &pre_inputs[i * p..(i + 1) * p], z, &mut [])
+                .expect("B u");
+            std::hint::black_box(&mut *z);
+        }));
+    }
+    for (what, fs) in [("whole prediction", &mut whole_fs), ("B u", &mut bu_fs)] {
+        let mut refs: Vec<&mut dyn FnMut()> = fs
+            .iter_mut()
+            .map(|f| &mut **f as &mut dyn FnMut())
+            .collect();
+        let times = interleaved_rounds(&mut refs, 31, round);
+        for (k, t) in backends.iter().zip(&times) {
+            println!(
+                "{what}, {:?}: best {:.2} us, median {:.2} us (31 interleaved rounds)",
+                k.isa(),
+                us(t[0]),
+                us(t[15])
+            );
+        }
+    }
 }
