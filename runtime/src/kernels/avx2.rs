@@ -11,7 +11,7 @@ use super::element::{Index, Weight};
 /// Horizontal sum of the 8 lanes.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) fn hsum(v: __m256) -> f32 {
+fn hsum(v: __m256) -> f32 {
     let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
     let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     let s = _mm_add_ss(s, _mm_shuffle_ps::<1>(s, s));
@@ -291,7 +291,7 @@ unsafe fn row_lanes<W: Weight, I: Index>(
 /// permutes and 1 add for eight rows, instead of eight separate reductions).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) fn hsum8(v: [__m256; 8]) -> __m256 {
+fn hsum8(v: [__m256; 8]) -> __m256 {
     let t0 = _mm256_hadd_ps(v[0], v[1]);
     let t1 = _mm256_hadd_ps(v[2], v[3]);
     let t2 = _mm256_hadd_ps(v[4], v[5]);

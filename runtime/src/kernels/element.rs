@@ -41,22 +41,6 @@ pub trait Weight: Copy + Send + Sync + 'static + sealed::Sealed {
     #[cfg(target_arch = "x86_64")]
     unsafe fn splat_avx(self) -> __m256;
 
-    /// Loads 16 consecutive weights widened to `f32` lanes.
-    ///
-    /// # Safety
-    /// `p..p+16` must be readable, and the CPU must support AVX-512 F, BW and VL.
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn load16_avx512(p: *const Self) -> __m512;
-
-    /// Loads the weights `p + j` for the lanes `j` set in `mask` widened to `f32`, the other lanes 0. Masked-off
-    /// lanes are not read (AVX-512 masked loads suppress their faults), so a short tail needs no scalar loop.
-    ///
-    /// # Safety
-    /// `p + j` must be readable for every `j` set in `mask`, `p` itself must point into (or one past) the slice
-    /// it was derived from, and the CPU must support AVX-512 F, BW and VL.
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn load16_masked_avx512(p: *const Self, mask: __mmask16) -> __m512;
-
     /// The weight as `f32` through the AVX/F16C instructions (no runtime dispatch, unlike `half`'s conversion).
     ///
     /// # Safety
@@ -88,20 +72,6 @@ pub trait Index: Copy + Send + Sync + 'static + sealed::Sealed {
     /// `p..p+8` must be readable, and the CPU must support AVX2.
     #[cfg(target_arch = "x86_64")]
     unsafe fn load8_avx(p: *const Self) -> __m256i;
-
-    /// Loads 16 consecutive indices as `i32` lanes.
-    ///
-    /// # Safety
-    /// `p..p+16` must be readable, and the CPU must support AVX-512 F, BW and VL.
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn load16_avx512(p: *const Self) -> __m512i;
-
-    /// Loads the indices `p + j` for the lanes `j` set in `mask` as `i32`, the other lanes 0 (and not read).
-    ///
-    /// # Safety
-    /// As [`Weight::load16_masked_avx512`].
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn load16_masked_avx512(p: *const Self, mask: __mmask16) -> __m512i;
 }
 
 impl Weight for f32 {
@@ -130,22 +100,6 @@ impl Weight for f32 {
     unsafe fn load4_neon(p: *const Self) -> float32x4_t {
         // SAFETY: the caller guarantees 4 readable f32 at p; vld1q has no alignment requirement.
         unsafe { vld1q_f32(p) }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    unsafe fn load16_avx512(p: *const Self) -> __m512 {
-        // SAFETY: 16 readable f32 at p (caller); loadu has no alignment requirement.
-        unsafe { _mm512_loadu_ps(p) }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    unsafe fn load16_masked_avx512(p: *const Self, mask: __mmask16) -> __m512 {
-        // SAFETY: the lanes set in `mask` are readable (caller); the others are neither read nor faulted on.
-        unsafe { _mm512_maskz_loadu_ps(mask, p) }
     }
 }
 
@@ -188,22 +142,6 @@ impl Weight for f16 {
         // SAFETY: `w` holds 4 f32.
         unsafe { vld1q_f32(w.as_ptr()) }
     }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    unsafe fn load16_avx512(p: *const Self) -> __m512 {
-        // SAFETY: 16 readable f16 = 32 bytes at p (caller); vcvtph2ps converts them exactly.
-        unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(p.cast::<__m256i>())) }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    unsafe fn load16_masked_avx512(p: *const Self, mask: __mmask16) -> __m512 {
-        // SAFETY: the lanes set in `mask` are readable (caller); the others read as 0 (+0.0 in f16).
-        unsafe { _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p.cast::<i16>())) }
-    }
 }
 
 impl Weight for bf16 {
@@ -236,28 +174,6 @@ impl Weight for bf16 {
     unsafe fn load4_neon(p: *const Self) -> float32x4_t {
         // SAFETY: 4 readable bf16 = 8 bytes at p (caller); shift-left-long puts them in the f32 top halves.
         unsafe { vreinterpretq_f32_u32(vshll_n_u16::<16>(vld1_u16(p.cast::<u16>()))) }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    unsafe fn load16_avx512(p: *const Self) -> __m512 {
-        // SAFETY: 16 readable bf16 = 32 bytes at p (caller); widened and shifted into the f32 top halves.
-        unsafe {
-            let h = _mm256_loadu_si256(p.cast::<__m256i>());
-            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h)))
-        }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    unsafe fn load16_masked_avx512(p: *const Self, mask: __mmask16) -> __m512 {
-        // SAFETY: the lanes set in `mask` are readable (caller); the others read as 0.
-        unsafe {
-            let h = _mm256_maskz_loadu_epi16(mask, p.cast::<i16>());
-            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h)))
-        }
     }
 }
 
@@ -298,22 +214,6 @@ impl Weight for i8 {
         // SAFETY: `w` holds 4 f32.
         unsafe { vld1q_f32(w.as_ptr()) }
     }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    unsafe fn load16_avx512(p: *const Self) -> __m512 {
-        // SAFETY: 16 readable i8 at p (caller).
-        unsafe { _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(p.cast::<__m128i>()))) }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    unsafe fn load16_masked_avx512(p: *const Self, mask: __mmask16) -> __m512 {
-        // SAFETY: the lanes set in `mask` are readable (caller); the others read as 0.
-        unsafe { _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, p))) }
-    }
 }
 
 impl Index for u16 {
@@ -329,22 +229,6 @@ impl Index for u16 {
         // SAFETY: 8 readable u16 = 16 bytes at p (caller).
         unsafe { _mm256_cvtepu16_epi32(_mm_loadu_si128(p.cast::<__m128i>())) }
     }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    unsafe fn load16_avx512(p: *const Self) -> __m512i {
-        // SAFETY: 16 readable u16 = 32 bytes at p (caller).
-        unsafe { _mm512_cvtepu16_epi32(_mm256_loadu_si256(p.cast::<__m256i>())) }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    unsafe fn load16_masked_avx512(p: *const Self, mask: __mmask16) -> __m512i {
-        // SAFETY: the lanes set in `mask` are readable (caller); the others read as 0.
-        unsafe { _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, p.cast::<i16>())) }
-    }
 }
 
 impl Index for u32 {
@@ -359,22 +243,6 @@ impl Index for u32 {
     unsafe fn load8_avx(p: *const Self) -> __m256i {
         // SAFETY: 8 readable u32 = 32 bytes at p (caller).
         unsafe { _mm256_loadu_si256(p.cast::<__m256i>()) }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    unsafe fn load16_avx512(p: *const Self) -> __m512i {
-        // SAFETY: 16 readable u32 = 64 bytes at p (caller).
-        unsafe { _mm512_loadu_si512(p.cast::<__m512i>()) }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    unsafe fn load16_masked_avx512(p: *const Self, mask: __mmask16) -> __m512i {
-        // SAFETY: the lanes set in `mask` are readable (caller); the others read as 0.
-        unsafe { _mm512_maskz_loadu_epi32(mask, p.cast::<i32>()) }
     }
 }
 

@@ -123,9 +123,9 @@ impl Kernels {
         let n = t.len().min(x.len());
         let (t, x) = (&t[..n], &mut x[..n]);
         match self.isa() {
-            // SAFETY: the token proves AVX2 and FMA (Avx512 includes them).
+            // SAFETY: the token proves AVX2 and FMA.
             #[cfg(target_arch = "x86_64")]
-            super::Isa::Avx2 | super::Isa::Avx512 => unsafe { relu_step_avx2(t, x) },
+            super::Isa::Avx2 => unsafe { relu_step_avx2(t, x) },
             _ => relu_step_portable(t, x),
         }
     }
@@ -155,11 +155,9 @@ impl Kernels {
             }
         }
         match self.isa() {
-            // SAFETY: the token proves AVX2 (Avx512 includes it); both lengths were checked to be rows * cols.
+            // SAFETY: the token proves AVX2; both lengths were checked to be rows * cols.
             #[cfg(target_arch = "x86_64")]
-            super::Isa::Avx2 | super::Isa::Avx512 => unsafe {
-                transpose_avx2(src, rows, cols, dst)
-            },
+            super::Isa::Avx2 => unsafe { transpose_avx2(src, rows, cols, dst) },
             _ => transpose_portable(src, rows, cols, dst),
         }
         Ok(())

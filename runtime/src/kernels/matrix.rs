@@ -2,10 +2,10 @@
 
 use core::fmt;
 
+#[cfg(target_arch = "x86_64")]
+use super::avx2;
 #[cfg(target_arch = "aarch64")]
 use super::neon;
-#[cfg(target_arch = "x86_64")]
-use super::{avx2, avx512};
 use super::{scalar, Kernels};
 
 pub use wolfpack_format::{Indices, Values};
@@ -203,9 +203,6 @@ macro_rules! on_backend {
             // and the shape checks of the calling method establish the slice contract of the backends.
             #[cfg(target_arch = "x86_64")]
             super::Isa::Avx2 => unsafe { avx2::$f $(::<$($g),*>)? ($($arg),*) },
-            // SAFETY: as above.
-            #[cfg(target_arch = "x86_64")]
-            super::Isa::Avx512 => unsafe { avx512::$f $(::<$($g),*>)? ($($arg),*) },
             // SAFETY: as above.
             #[cfg(target_arch = "aarch64")]
             super::Isa::Neon => unsafe { neon::$f $(::<$($g),*>)? ($($arg),*) },

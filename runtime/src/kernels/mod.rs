@@ -1,9 +1,8 @@
 //! Compute kernels: sparse (CSR), low-rank and dense matrix products with one vector or a small batch, on
 //! `f32`/`f16`/`bf16`/`i8` weights with `f32` accumulation.
 //!
-//! Four backends implement the same primitives: [`Isa::Scalar`] (portable, the reference), [`Isa::Avx2`]
-//! (x86-64 with AVX2 + FMA + F16C), [`Isa::Avx512`] (AVX2's kernels with a 16-lane CSR matrix-vector product)
-//! and [`Isa::Neon`] (aarch64). The backend is chosen once, by
+//! Three backends implement the same primitives: [`Isa::Scalar`] (portable, the reference), [`Isa::Avx2`]
+//! (x86-64 with AVX2 + FMA + F16C) and [`Isa::Neon`] (aarch64). The backend is chosen once, by
 //! [`Kernels::detect`], and the resulting [`Kernels`] token is stored by whoever calls the kernels (the
 //! [`crate::Model`]), so no call pays for feature detection.
 //!
@@ -18,8 +17,6 @@ mod scalar;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
-#[cfg(target_arch = "x86_64")]
-mod avx512;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 
@@ -34,8 +31,6 @@ pub enum Isa {
     Scalar,
     /// x86-64 AVX2 + FMA + F16C, 8 lanes.
     Avx2,
-    /// x86-64 AVX-512 F + BW + VL on top of [`Isa::Avx2`]: 16 lanes for the CSR matrix-vector product.
-    Avx512,
     /// aarch64 NEON, 4 lanes.
     Neon,
 }
@@ -50,13 +45,6 @@ impl Isa {
                 is_x86_feature_detected!("avx2")
                     && is_x86_feature_detected!("fma")
                     && is_x86_feature_detected!("f16c")
-            }
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => {
-                Isa::Avx2.is_available()
-                    && is_x86_feature_detected!("avx512f")
-                    && is_x86_feature_detected!("avx512bw")
-                    && is_x86_feature_detected!("avx512vl")
             }
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
@@ -77,7 +65,7 @@ pub struct Kernels {
 impl Kernels {
     /// The fastest backend this CPU supports.
     pub fn detect() -> Kernels {
-        [Isa::Avx512, Isa::Avx2, Isa::Neon]
+        [Isa::Avx2, Isa::Neon]
             .into_iter()
             .find_map(Kernels::with_isa)
             .unwrap_or(Kernels::scalar())
@@ -95,7 +83,7 @@ impl Kernels {
 
     /// Every backend this CPU supports, scalar first (what the tests compare).
     pub fn all_available() -> impl Iterator<Item = Kernels> {
-        [Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon]
+        [Isa::Scalar, Isa::Avx2, Isa::Neon]
             .into_iter()
             .filter_map(Kernels::with_isa)
     }
