@@ -3,8 +3,9 @@
 //!
 //! `cargo run --release -p wolfpack-benches --example predict_loop [MODEL.wpk] [IMAGES-idx3-ubyte(.gz)] [SECONDS]`
 //!
-//! Inputs cycle through the first 1,000 images, as in `latency_split` and `wolfpack bench`. Prints the mean
-//! thread CPU time per call at the end.
+//! Inputs cycle through the first 1,000 images, as in `latency_split` and `wolfpack bench`. Prints the thread
+//! CPU time per call: the mean, and the best, 10th percentile and median of rounds of 1,000 calls (the best
+//! rounds are the ones to compare builds by on a shared machine, run alternately).
 
 use wolfpack_benches::Clock;
 use wolfpack_runtime::{Model, Session};
@@ -30,17 +31,23 @@ fn main() {
     let mut session = Session::new(&model);
     let mut y = vec![0.0f32; q];
     let clock = Clock::start();
-    let mut calls = 0usize;
+    let mut rounds = Vec::new();
     while clock.seconds() < seconds {
+        let round = Clock::start();
         for s in inputs.chunks_exact(p) {
             session.predict(&model, s, &mut y).expect("prediction");
             std::hint::black_box(&mut y);
         }
-        calls += count;
+        rounds.push(round.seconds() / count as f64 * 1e6);
     }
+    let mean = clock.seconds() / (rounds.len() * count) as f64 * 1e6;
+    rounds.sort_by(f64::total_cmp);
     println!(
-        "{calls} predictions, {:.3} us per call ({})",
-        clock.seconds() / calls as f64 * 1e6,
+        "{} predictions, us per call: mean {mean:.3}, best round {:.3}, p10 {:.3}, median {:.3} ({})",
+        rounds.len() * count,
+        rounds[0],
+        rounds[rounds.len() / 10],
+        rounds[rounds.len() / 2],
         Clock::kind()
     );
 }

@@ -8,7 +8,7 @@ use wolfpack_format::{AlignedBytes, Metadata, ModelView, Role, Structure};
 use crate::blocks::{BlockStructure, Blocks};
 use crate::error::Error;
 use crate::fold::Fold;
-use crate::kernels::{Kernels, MatRef};
+use crate::kernels::{DenseCopy, Kernels, MatRef};
 use crate::session::Session;
 use crate::solve::{SolveOptions, SolveStats};
 
@@ -47,6 +47,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) blocks: Option<Blocks>,
     /// The preprocessing folded into `B`, for single inputs (see `fold.rs`).
     pub(crate) fold: Option<Fold>,
+    /// A dense copy of `C` for single inputs, when `C` is dense enough for it to pay (`kernels/dense_copy.rs`).
+    pub(crate) c_dense: Option<DenseCopy>,
 }
 
 impl<'a> Plan<'a> {
@@ -55,8 +57,10 @@ impl<'a> Plan<'a> {
         let mat = |role: Role| view.matrix(role).map(MatRef::try_from).transpose();
         let (a, b, c, d) = (mat(Role::A)?, mat(Role::B)?, mat(Role::C)?, mat(Role::D)?);
         let blocks = a.as_ref().filter(|a| a.stored() > 0).and_then(Blocks::new);
+        let c_dense = c.as_ref().and_then(DenseCopy::of);
         let mut plan = Plan {
             blocks,
+            c_dense,
             fold: None,
             n: dims.hidden as usize,
             p: dims.inputs as usize,

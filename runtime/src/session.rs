@@ -164,14 +164,12 @@ impl Session {
         // y = c + C x + D u
         let y = &mut self.y[..q * batch];
         broadcast(plan.view.bias_y, batch, y);
-        add_product(
-            plan.c,
-            k,
-            &self.x[..n * batch],
-            batch,
-            y,
-            &mut self.low_rank,
-        )?;
+        // Single inputs multiply C's dense copy when it has one (cheaper than its gathers).
+        let c = match &plan.c_dense {
+            Some(dense) if batch == 1 => Some(dense.view()),
+            _ => plan.c,
+        };
+        add_product(c, k, &self.x[..n * batch], batch, y, &mut self.low_rank)?;
         add_product(plan.d, k, u, batch, y, &mut self.low_rank)?;
         if !all_finite(y) {
             return Err(Error::NotFinite { what: "output" });

@@ -10,6 +10,7 @@
 //! weight `M[i, j]` does one AXPY `Y[i, :] += M[i, j] * X[j, :]` over contiguous batch lanes, the layout that
 //! vectorises for any sparsity pattern.
 
+mod dense_copy;
 mod element;
 mod elementwise;
 mod matrix;
@@ -20,6 +21,7 @@ mod avx2;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 
+pub(crate) use dense_copy::DenseCopy;
 pub use element::{Index, Weight};
 pub(crate) use elementwise::larger;
 pub use matrix::{Indices, MatRef, MatrixError, RowList, Storage, Values};
