@@ -25,7 +25,7 @@
 use core::ops::Range;
 
 use crate::error::Error;
-use crate::kernels::{larger, Kernels, MatRef, RowList, Storage};
+use crate::kernels::{larger, Kernels, MatRef, RowList, ShortRows, Storage};
 
 /// What the block-triangular analysis found in `A` (see [`crate::Model::blocks`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -75,6 +75,9 @@ pub(crate) struct Blocks {
     /// final residual is measured.
     pub(crate) checked: RowList,
     pub(crate) summary: BlockStructure,
+    /// `units` packed for the exact solve of single inputs, when all their rows are of one or two weights
+    /// (`kernels/short_rows.rs`).
+    pub(crate) short: Option<ShortRows>,
 }
 
 /// The sparsity graph of `A` in CSR form: `targets[start[i]..start[i + 1]]` are the units row `i` reads
@@ -354,12 +357,15 @@ impl Blocks {
             }
         }
         summary.levels = level_order(&graph, &mut units, &mut gains, &segments);
+        let units = RowList::new(units, n).ok()?;
+        let short = ShortRows::new(a, &units, &gains);
         Some(Blocks {
-            units: RowList::new(units, n).ok()?,
+            units,
             checked: RowList::new(checked, n).ok()?,
             gains,
             segments,
             summary,
+            short,
         })
     }
 
@@ -378,15 +384,18 @@ impl Blocks {
         x: &mut [f32],
         (tol, cap): (f32, u32),
     ) -> Result<(u32, f32), Error> {
-        relu_into(z, x);
+        k.relu_into(z, x);
         let mut iterations = 1;
         let mut residual = 0.0f32;
         for seg in &self.segments {
             let range = seg.range.clone();
             if !seg.cyclic {
-                let r = a
-                    .solve_rows(k, z, x, &self.units, range.clone(), &self.gains[range])?
-                    .ok_or(NOT_PLANNED)?;
+                let r = match &self.short {
+                    Some(short) => short.solve(z, x, range)?,
+                    None => a
+                        .solve_rows(k, z, x, &self.units, range.clone(), &self.gains[range])?
+                        .ok_or(NOT_PLANNED)?,
+                };
                 residual = larger(residual, r);
                 continue;
             }
@@ -439,7 +448,7 @@ impl Blocks {
         row: &mut [f32],
         (tol, cap): (f32, u32),
     ) -> Result<(u32, f32), Error> {
-        relu_into(z, x);
+        k.relu_into(z, x);
         let units = self.units.as_slice();
         let mut iterations = 1;
         for seg in &self.segments {
@@ -518,13 +527,6 @@ fn checked_update(sweeps: u32, update: f32, tol: f32, cap: u32) -> Result<u32, E
         residual: update,
         tolerance: tol,
     })
-}
-
-/// `x = relu(z)`.
-pub(crate) fn relu_into(z: &[f32], x: &mut [f32]) {
-    for (xi, &zi) in x.iter_mut().zip(z) {
-        *xi = larger(0.0, zi);
-    }
 }
 
 #[cfg(test)]

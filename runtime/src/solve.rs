@@ -20,7 +20,6 @@
 //! silently unconverged answer. A non-finite update fails with [`Error::NotFinite`].
 
 use crate::anderson::{Anderson, MAX_DEPTH};
-use crate::blocks::relu_into;
 use crate::error::Error;
 use crate::kernels::{larger, Kernels, MatRef};
 use crate::model::Plan;
@@ -190,13 +189,13 @@ pub(crate) fn solve_hidden(
         }
     }
     // Finite inputs and weights can still overflow here; relu would turn a NaN into 0 and hide it.
-    if !all_finite(z) {
+    if !k.all_finite(z) {
         return Err(Error::NotFinite {
             what: "pre-activation B u + b",
         });
     }
     let Some(a) = plan.a.filter(|a| a.stored() > 0) else {
-        relu_into(z, x);
+        k.relu_into(z, x);
         return Ok(SolveStats {
             iterations: 1,
             residual: 0.0,
@@ -227,7 +226,7 @@ pub(crate) fn solve_hidden(
             } else {
                 blocks.solve_batch(&a, k, z, x, batch, &mut prev[..batch], (tol, cap))?
             };
-            if !(residual.is_finite() && all_finite(x)) {
+            if !(residual.is_finite() && k.all_finite(x)) {
                 return Err(Error::NotFinite {
                     what: "hidden state",
                 });
@@ -285,7 +284,7 @@ pub(crate) fn solve_hidden(
         });
     }
     // x_0 = relu(z), the first Picard iterate from 0: exact when A x* happens to vanish.
-    relu_into(z, x);
+    k.relu_into(z, x);
     let mut anderson = (solver == Solver::Anderson).then(|| {
         let need = Anderson::scratch_len(depth, plan.n);
         if extra.len() < need {
@@ -334,7 +333,7 @@ pub(crate) fn solve_hidden(
             });
         }
         if residual <= tol {
-            if !all_finite(x) {
+            if !k.all_finite(x) {
                 return Err(Error::NotFinite {
                     what: "hidden state",
                 });
@@ -406,9 +405,4 @@ fn gauss_seidel_sweep(
         r = larger(r, k.relu_step(row, &mut x[lanes]));
     }
     Ok(r)
-}
-
-/// Whether every value is finite; a branch-free reduction (no early exit) so it vectorises.
-pub(crate) fn all_finite(v: &[f32]) -> bool {
-    v.iter().fold(true, |ok, x| ok & x.is_finite())
 }

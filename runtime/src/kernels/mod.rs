@@ -15,6 +15,7 @@ mod element;
 mod elementwise;
 mod matrix;
 mod scalar;
+mod short_rows;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -25,6 +26,7 @@ pub(crate) use dense_copy::DenseCopy;
 pub use element::{Index, Weight};
 pub(crate) use elementwise::larger;
 pub use matrix::{Indices, MatRef, MatrixError, RowList, Storage, Values};
+pub(crate) use short_rows::ShortRows;
 
 /// An instruction-set family the kernels are compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
