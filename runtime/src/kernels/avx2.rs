@@ -421,8 +421,10 @@ pub(crate) unsafe fn csr_rows_solve<W: Weight, I: Index>(
             } else {
                 let new = g * super::larger(0.0, zi + si * dot(x, s, e));
                 *x.get_unchecked_mut(i) = new;
+                // A row that neither reads its own unit nor has a gain other than 1 would repeat the same
+                // operations: its residual is 0 without them.
                 let reads_itself = (s..e).fold(false, |a, k| a | ((*ip.add(k)).to_usize() == i));
-                if reads_itself {
+                if reads_itself || g != 1.0 {
                     let t = zi + si * dot(x, s, e);
                     r = super::larger(r, (super::larger(0.0, t) - new).abs());
                 }

@@ -602,9 +602,9 @@ impl<'a> MatRef<'a> {
     /// `g = 1` the evaluation of a row without a self-loop, with `g = 1 / (1 - M_ii)` the exact fixed point of
     /// `x_i = relu(M_ii x_i + r)` for `|M_ii| < 1` (`relu` is positively homogeneous). `None` for low-rank storage.
     ///
-    /// Returns the residual `max_i |relu(z_i + M[i, :] x) - x_i|` over these rows, with `x` as they leave it: each
-    /// row that reads its own unit is evaluated again with its new value; a row that does not would repeat the
-    /// same operations on the same inputs, so its residual is exactly 0. It stays the residual of the final state
+    /// Returns the residual `max_i |relu(z_i + M[i, :] x) - x_i|` over these rows, each row with its new value as
+    /// it is set: a row that reads its own unit (or has a gain other than 1) is evaluated again; any other row
+    /// would repeat the same operations on the same inputs, so its residual is exactly 0. It stays the residual of the final state
     /// as long as the caller changes none of the rows' inputs afterwards (a dependency order: each row's inputs
     /// final before it, as in the block-triangular solve).
     pub fn solve_rows(

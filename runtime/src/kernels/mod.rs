@@ -182,7 +182,7 @@ macro_rules! row_loops {
                 // SAFETY: the module's contract.
                 let new = g * super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { dot(row, x) });
                 x[i] = new;
-                if row[i].to_f32() != 0.0 {
+                if row[i].to_f32() != 0.0 || g != 1.0 {
                     // SAFETY: as above.
                     let t = z[i] + super::row_scale(scales, i) * unsafe { dot(row, x) };
                     r = super::larger(r, (super::larger(0.0, t) - new).abs());
@@ -295,9 +295,9 @@ macro_rules! csr_rows_solve_portable {
         /// `x_i = relu(A_ii x_i + r)`, `|A_ii| < 1` (`x_i` is zeroed first so the row's own weight reads 0).
         ///
         /// Returns the residual `max_i |relu(z[i] + s_i sum_k w[k] x[idx[k]]) - x[i]|` of the solved rows, the
-        /// row evaluated again with its new value, for the rows that read their own unit; a row that does not
-        /// would repeat the same operations on the same values, so its residual is 0 by construction (as long as
-        /// its inputs stay as they are: the caller's dependency order). Caller contract additionally:
+        /// row evaluated again with its new value, for the rows that read their own unit or have a gain other
+        /// than 1; any other row would repeat the same operations on the same values, so its residual is 0 by
+        /// construction (as long as its inputs stay as they are: the caller's dependency order). Caller contract additionally:
         /// `z.len() == x.len() == row_ptr.len() - 1`, every entry of `rows` below that,
         /// `gains.len() >= rows.len()`.
         #[allow(clippy::too_many_arguments)]
@@ -313,7 +313,7 @@ macro_rules! csr_rows_solve_portable {
                 // SAFETY: the module's contract.
                 let new = g * super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { gather_dot::<W, I, false>(w, idx, x) });
                 x[i] = new;
-                if idx.iter().any(|j| j.to_usize() == i) {
+                if g != 1.0 || idx.iter().any(|j| j.to_usize() == i) {
                     // SAFETY: as above.
                     let t = z[i] + super::row_scale(scales, i) * unsafe { gather_dot::<W, I, false>(w, idx, x) };
                     r = super::larger(r, (super::larger(0.0, t) - new).abs());

@@ -4,17 +4,20 @@
 //! Fashion-MNIST model those are 172 rows of one or two weights, and through CSR each cost about 11 cycles:
 //! two row-pointer loads, the `f16` widening of each weight (whose single-lane F16C form chained the rows
 //! through a stale register, and whose integer form was twice the instructions), the short inner loop. A record
-//! `{i, j0, j1, w0, w1, g}` per row, weights widened once at load (`i8` scales folded in), turns a row into a
-//! few loads and arithmetic without branches: a row of one weight repeats its column with weight 0.
+//! `{i, j0, j1, w0, w1, ws, g}` per row (the weights on other units, the row's own weight, the gain), widened
+//! once at load (`i8` scales folded in), turns a row into a few loads and arithmetic without branches: an absent
+//! weight is 0 on a valid index.
 //!
-//! Each row also reports its residual, the row evaluated again with its new value (`Blocks::solve`'s contract:
-//! a row that does not read its own unit repeats the same operations on the same inputs, so 0 exactly).
+//! Each row also reports its residual `|relu(z_i + A_i x) - x_i|` with its new value: the record keeps the row's
+//! own weight apart, so this is the sum over the other units (already computed for the solve) plus the own
+//! term, and exactly 0 for a row without a self-loop (own weight 0, gain 1).
 
 use core::ops::Range;
 
 use super::{larger, MatRef, MatrixError, RowList, Storage};
 
-/// One row `x_i = g * relu(z_i + w0 x_j0 + w1 x_j1)` (the row's own unit read as 0 in the solve).
+/// One row `x_i = g * relu(z_i + w0 x_j0 + w1 x_j1 + ws x_i)`: `w0`, `w1` the weights on other units (0 for an
+/// absent one), `ws` the row's own weight (0 without a self-loop).
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Record {
     i: u32,
@@ -22,6 +25,7 @@ struct Record {
     j1: u32,
     w0: f32,
     w1: f32,
+    ws: f32,
     g: f32,
 }
 
@@ -59,23 +63,38 @@ impl ShortRows {
                 if !(1..=2).contains(&(e - s)) {
                     return None;
                 }
-                let l = e - 1;
-                Some(Record {
+                let mut rec = Record {
                     i,
-                    j0: col_idx.get(s) as u32,
-                    j1: col_idx.get(l) as u32,
-                    w0: values.get(s, row),
-                    w1: if l > s { values.get(l, row) } else { 0.0 },
+                    j0: i,
+                    j1: i,
+                    w0: 0.0,
+                    w1: 0.0,
+                    ws: 0.0,
                     g,
-                })
+                };
+                let mut others = 0;
+                for k in s..e {
+                    let (j, v) = (col_idx.get(k), values.get(k, row));
+                    if j == row {
+                        rec.ws += v;
+                    } else {
+                        if others == 0 {
+                            (rec.j0, rec.w0) = (j as u32, v);
+                        } else {
+                            (rec.j1, rec.w1) = (j as u32, v);
+                        }
+                        others += 1;
+                    }
+                }
+                Some(rec)
             })
             .collect::<Option<Vec<Record>>>()?;
         Some(ShortRows { records, n })
     }
 
-    /// Solves the rows `range` of the list in order: `x_i <- g * max(0, z_i + w0 x_j0 + w1 x_j1)` with `x_i` read
-    /// as 0, and returns their residual `max |relu(z_i + w0 x_j0 + w1 x_j1) - x_i|` with the new values. The
-    /// inputs of every row must be final before it (the caller's dependency order).
+    /// Solves the rows `range` of the list in order: `x_i <- g * max(0, z_i + sum_{j != i} A_ij x_j)`, and returns
+    /// their residual `max |relu(z_i + A_i x) - x_i|` with the new values. The inputs of every row must be final
+    /// before it and stay so (the caller's dependency order).
     pub(crate) fn solve(
         &self,
         z: &[f32],
@@ -103,14 +122,13 @@ impl ShortRows {
             // SAFETY: i, j0, j1 are row and column indices of the CSR matrix the records were built from (its
             // constructor checked the columns, the row list the rows), all below n == z.len() == x.len().
             unsafe {
-                let zi = *z.get_unchecked(i);
-                let eval = |x: &[f32]| {
-                    zi + (rec.w0 * *x.get_unchecked(j0) + rec.w1 * *x.get_unchecked(j1))
-                };
-                *x.get_unchecked_mut(i) = 0.0;
-                let new = rec.g * larger(0.0, eval(x));
+                // Other units only (an absent weight is 0 on a valid index): the solve reads x_i as 0.
+                let t = *z.get_unchecked(i)
+                    + (rec.w0 * *x.get_unchecked(j0) + rec.w1 * *x.get_unchecked(j1));
+                let new = rec.g * larger(0.0, t);
                 *x.get_unchecked_mut(i) = new;
-                r = larger(r, (larger(0.0, eval(x)) - new).abs());
+                // z_i + A_i x with the new x_i. Without a self-loop, ws = 0 and g = 1: relu(t + 0) = new exactly.
+                r = larger(r, (larger(0.0, t + rec.ws * new) - new).abs());
             }
         }
         Ok(r)
