@@ -30,6 +30,8 @@ fn main() {
             "weight_decay" => cfg.weight_decay = f(),
             "shift" => cfg.shift = n(),
             "triangular_a" => cfg.triangular_a = v == "true",
+            "standardise" if v == "true" => cfg.standardise = Some(0.1),
+            "standardise" => cfg.standardise = Some(f()),
             "restart_lr" => cfg.restart_lr = f(),
             "average_from" => cfg.average_from = Some(f()),
             "saliency" => {

@@ -132,6 +132,10 @@ fn bad_settings_and_checkpoints_are_typed_errors() {
             average_from: Some(1.5),
             ..small(10)
         },
+        CompressConfig {
+            standardise: Some(0.0),
+            ..small(10)
+        },
     ] {
         let e = compress(&s.train, &s.test, &cfg, None, &mut |_, _| {})
             .unwrap_err()
@@ -213,6 +217,7 @@ fn recipe_options_keep_the_budget_well_posedness_and_exact_resume() {
         saliency: wolfpack::train::saliency::Saliency::Fisher,
         restart_lr: 0.5,
         average_from: Some(0.6),
+        standardise: Some(0.1),
         ..small(600)
     };
     let mut at10 = None;
@@ -225,7 +230,8 @@ fn recipe_options_keep_the_budget_well_posedness_and_exact_resume() {
     .unwrap();
     let ck = at10.unwrap();
     assert!(ck.average.is_some(), "averaging runs from 60% of training");
-    assert!(a.params_f32.total_nnz() <= 600 && a.params_f32.total_nnz() >= 580);
+    let kept = a.params_f32.total_nnz();
+    assert!((580..=600).contains(&kept), "nnz {kept}");
     assert!(a.params.kappa() <= 0.5);
     assert!(a.test_accuracy > 0.85, "accuracy {}", a.test_accuracy);
     // The average is not the last iterate.

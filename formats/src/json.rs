@@ -607,13 +607,18 @@ impl<'a> Reader<'a> {
             return Ok(Value::Array(items));
         }
         if self.begin_object()? {
-            let (mut map, mut first) = (Map::new(), true);
+            // Collected, then built in one go: `BTreeMap`'s `FromIterator` sorts stably and keeps the last of equal
+            // keys, as inserting one by one does, and a writer's already sorted keys cost no search per insert
+            // (the inserts were a quarter of the metadata's parse).
+            let (mut entries, mut first) = (Vec::new(), true);
             while let Some(key) = self.next_key(&mut first)? {
                 let v = self.value()?;
-                map.insert(key.into_owned(), v);
+                entries.push((key.into_owned(), v));
             }
             self.end_object()?;
-            return Ok(Value::Object(map));
+            return Ok(Value::Object(
+                entries.into_iter().collect::<Map<String, Value>>(),
+            ));
         }
         match self.peek() {
             Some(b'n') => self.word(b"null").map(|()| Value::Null),

@@ -449,7 +449,6 @@ pub(crate) fn parse_matrix(
     Ok(view)
 }
 
-/// Row pointers start at 0, never decrease and end at nnz; columns within a row strictly increase and stay `< cols`.
 /// Within one CSR row: the first position whose index is out of range or not above its predecessor, with the index.
 /// Strictly increasing indices need only the last one checked against `cols`; the common all-valid row costs one
 /// branch-free pass.
@@ -472,7 +471,70 @@ fn first_bad_index<T: Copy + Into<u64>>(row: &[T], cols: usize) -> Option<(usize
     None
 }
 
+/// Whether a CSR structure is valid: row pointers from 0 to nnz that never decrease, and column indices below
+/// `cols` that strictly increase within each row.
+///
+/// The indices are read in one branch-free pass over the whole array, not row by row (rows of a sparse model hold a
+/// few dozen entries, and a loop per row paid its setup and tail on each): a *descent* is a position `k` with
+/// `idx[k] <= idx[k - 1]`, which is allowed only where a row starts. Each row start `b` with `0 < b < nnz` is
+/// visited once (consecutive equal pointers are empty rows), so the indices increase within every row exactly
+/// when the descents of the whole array are the descents at row starts; indices that increase within their rows
+/// are all below `cols` exactly when the last one of every row is. The pass counts in 16-bit lanes, chunk by
+/// chunk, which SSE2 holds eight to a register.
+fn csr_is_valid<T: Copy + Ord + Into<u64>>(row_ptr: &[u32], idx: &[T], cols: usize) -> bool {
+    let nnz = idx.len();
+    if row_ptr.first() != Some(&0) || row_ptr.last().map(|&e| e as usize) != Some(nnz) {
+        return false;
+    }
+    if nnz == 0 {
+        return row_ptr.windows(2).all(|w| w[0] == 0 && w[1] == 0);
+    }
+    // Branch-free per row (sparse rows are empty or not at random, which a branch would mispredict): an empty row
+    // contributes nothing through the `full` mask; the clamped positions keep the loads in bounds.
+    let (mut at_row_starts, mut pointers_ok, mut last_in_range) = (0usize, true, true);
+    for w in row_ptr.windows(2) {
+        let (s, e) = (w[0] as usize, w[1] as usize);
+        pointers_ok &= (s <= e) & (e <= nnz);
+        let full = e > s;
+        let last = idx[e.clamp(1, nnz) - 1];
+        // A row ends at `e` and, unless `e` is the end, the next non-empty row starts there.
+        last_in_range &= !full | (last.into() < cols as u64);
+        at_row_starts += usize::from(full & (e < nnz) & (idx[e.min(nnz - 1)] <= last));
+    }
+    if !(pointers_ok && last_in_range) {
+        return false;
+    }
+    let pairs = idx.len().saturating_sub(1);
+    let descents: usize = idx[..pairs]
+        .chunks(u16::MAX as usize)
+        .zip(idx[1.min(nnz)..].chunks(u16::MAX as usize))
+        .map(|(a, b)| {
+            let n = a
+                .iter()
+                .zip(b)
+                .fold(0u16, |n, (x, y)| n + u16::from(y <= x));
+            usize::from(n)
+        })
+        .sum();
+    descents == at_row_starts
+}
+
+/// Row pointers start at 0, never decrease and end at nnz; columns within a row strictly increase and stay `< cols`.
+/// A valid structure costs the vectorised passes of [`csr_is_valid`]; an invalid one is walked row by row to name
+/// the first problem.
 fn check_csr_structure(row_ptr: &[u32], col_idx: &Indices, cols: usize) -> Result<(), String> {
+    let valid = match col_idx {
+        Indices::U16(v) => csr_is_valid(row_ptr, v, cols),
+        Indices::U32(v) => csr_is_valid(row_ptr, v, cols),
+    };
+    if valid {
+        return Ok(());
+    }
+    first_csr_problem(row_ptr, col_idx, cols)
+}
+
+/// The first problem of a CSR structure, walking it row by row (`Ok` when there is none).
+fn first_csr_problem(row_ptr: &[u32], col_idx: &Indices, cols: usize) -> Result<(), String> {
     let nnz = col_idx.len();
     if row_ptr[0] != 0 {
         return Err(format!("row_ptr[0] = {}, must be 0", row_ptr[0]));
@@ -505,4 +567,78 @@ fn check_csr_structure(row_ptr: &[u32], col_idx: &Indices, cols: usize) -> Resul
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Row pointers and indices that are often valid and often broken in one place: rows of random lengths (some
+    /// empty), increasing columns, then maybe one pointer or one index changed.
+    fn structure() -> impl Strategy<Value = (Vec<u32>, Vec<u32>, usize)> {
+        (
+            proptest::collection::vec((0usize..6, any::<u64>()), 0..12),
+            1usize..40,
+            0u32..4,
+            any::<u64>(),
+        )
+            .prop_map(|(rows, cols, damage, seed)| {
+                let (mut ptr, mut idx) = (vec![0u32], Vec::new());
+                for (len, bits) in rows {
+                    let mut row: Vec<u32> = (0..cols as u32)
+                        .filter(|&j| bits >> (j % 64) & 1 == 1)
+                        .take(len)
+                        .collect();
+                    row.sort_unstable();
+                    idx.extend(row);
+                    ptr.push(idx.len() as u32);
+                }
+                let pick = |n: usize| (seed >> 8) as usize % n.max(1);
+                match damage {
+                    1 if !idx.is_empty() => {
+                        let k = pick(idx.len());
+                        idx[k] = (seed % (cols as u64 + 2)) as u32;
+                    }
+                    2 => {
+                        let k = pick(ptr.len());
+                        ptr[k] = (seed % (idx.len() as u64 + 2)) as u32;
+                    }
+                    3 if idx.len() > 1 => {
+                        let k = pick(idx.len() - 1);
+                        idx.swap(k, k + 1);
+                    }
+                    _ => {}
+                }
+                (ptr, idx, cols)
+            })
+    }
+
+    proptest! {
+        /// The vectorised check accepts exactly the structures the row-by-row walk finds no problem in, for both
+        /// index widths.
+        #[test]
+        fn whole_array_check_matches_the_row_walk((ptr, idx, cols) in structure()) {
+            let walk = first_csr_problem(&ptr, &Indices::U32(&idx), cols);
+            prop_assert_eq!(csr_is_valid(&ptr, &idx, cols), walk.is_ok(), "{:?}", walk);
+            let idx16: Vec<u16> = idx.iter().map(|&j| j as u16).collect();
+            let walk16 = first_csr_problem(&ptr, &Indices::U16(&idx16), cols);
+            prop_assert_eq!(csr_is_valid(&ptr, &idx16, cols), walk16.is_ok(), "{:?}", walk16);
+            prop_assert_eq!(check_csr_structure(&ptr, &Indices::U32(&idx), cols), walk);
+        }
+    }
+
+    #[test]
+    fn descents_are_allowed_only_at_row_starts() {
+        // Rows [0, 2] [1] [] [0]: three row starts, two of them descents.
+        let ptr = [0, 2, 3, 3, 4];
+        assert!(csr_is_valid(&ptr, &[0u16, 2, 1, 0], 3));
+        // The same indices in one row of four, and two rows with a repeated column.
+        assert!(!csr_is_valid(&[0, 4], &[0u16, 2, 1, 0], 3));
+        assert!(!csr_is_valid(&[0, 2, 3], &[1u16, 1, 0], 3));
+        // Out of range only in the last row; an empty matrix; pointers that end short of nnz.
+        assert!(!csr_is_valid(&ptr, &[0u16, 2, 1, 3], 3));
+        assert!(csr_is_valid::<u16>(&[0, 0, 0], &[], 1));
+        assert!(!csr_is_valid(&[0, 1], &[0u16, 1], 3));
+    }
 }

@@ -201,10 +201,10 @@ fn parse_table(bytes: &[u8]) -> Result<Sections<'_>, FormatError> {
             u64_at(e, 16),
             u32_at(e, 24),
         );
-        let what = section_name(k, role);
+        // The section's name is only formatted for an error (it allocates).
         let bad = |problem: String| FormatError::Section {
             index,
-            what: what.clone(),
+            what: section_name(k, role),
             problem,
         };
         if u32_at(e, 28) != 0 {
@@ -241,7 +241,7 @@ fn parse_table(bytes: &[u8]) -> Result<Sections<'_>, FormatError> {
         let computed = crate::crc32::hash(data);
         if computed != crc {
             return Err(FormatError::Checksum {
-                what: format!("section {index} ({what})"),
+                what: format!("section {index} ({})", section_name(k, role)),
                 stored: crc,
                 computed,
             });

@@ -137,6 +137,74 @@ impl<'a> Values<'a> {
         }
     }
 
+    /// Whether value `i` (of scale group `group`) is nonzero: `get(i, group) != 0.0`, read from the bits without
+    /// converting (an all-zero magnitude; for i8 a zero code or a zero scale).
+    #[inline]
+    pub fn is_nonzero(&self, i: usize, group: usize) -> bool {
+        match self {
+            Values::F32(v) => v[i] != 0.0,
+            Values::F16(v) => v[i].to_bits() & 0x7fff != 0,
+            Values::Bf16(v) => v[i].to_bits() & 0x7fff != 0,
+            Values::I8 { q, scales } => q[i] != 0 && scales[group] != 0.0,
+        }
+    }
+
+    /// `out[t] = get(start + t, group)` for every `t < out.len()`: values of one scale group dequantised in one
+    /// typed pass (`half`'s slice conversion, F16C where the CPU has it, for f16 and bf16), where a loop of
+    /// [`Values::get`] matches the type and, for f16, calls a conversion function once per value.
+    ///
+    /// Panics if `start + out.len()` exceeds [`Values::len`] or, for i8, `group` has no scale (as `get` does).
+    pub fn dequantise_into(&self, start: usize, group: usize, out: &mut [f32]) {
+        use half::slice::HalfFloatSliceExt;
+        let range = start..start + out.len();
+        match self {
+            Values::F32(v) => out.copy_from_slice(&v[range]),
+            Values::F16(v) => v[range].convert_to_f32_slice(out),
+            Values::Bf16(v) => v[range].convert_to_f32_slice(out),
+            Values::I8 { q, scales } => {
+                let s = scales[group];
+                for (o, &x) in out.iter_mut().zip(&q[range]) {
+                    *o = f32::from(x) * s;
+                }
+            }
+        }
+    }
+
+    /// `max_{i < rows} sum_{k in row(i)} |get(k, i)|`: the largest L1 norm of the rows of a matrix whose row `i`
+    /// holds the values `row(i)` (scale group `i`), each accumulated in f64 in index order.
+    ///
+    /// For finite values only (the reader checks them first): f16 magnitudes are widened by moving their bits into
+    /// an f32 and scaling by 2^112, exact for normal and subnormal values alike and inlined, where the `half` crate
+    /// calls a function per value; the value type is matched once, not per value.
+    pub(crate) fn max_row_abs_sum(
+        &self,
+        rows: usize,
+        row: impl Fn(usize) -> core::ops::Range<usize>,
+    ) -> f64 {
+        fn max_sum<T: Copy>(
+            v: &[T],
+            rows: usize,
+            row: impl Fn(usize) -> core::ops::Range<usize>,
+            value: impl Fn(T, usize) -> f32,
+        ) -> f64 {
+            (0..rows)
+                .map(|i| {
+                    v[row(i)]
+                        .iter()
+                        .fold(0.0f64, |s, &x| s + f64::from(value(x, i).abs()))
+                })
+                .fold(0.0, f64::max)
+        }
+        match self {
+            Values::F32(v) => max_sum(v, rows, row, |x, _| x),
+            Values::F16(v) => max_sum(v, rows, row, |h, _| f16_magnitude(h.to_bits())),
+            Values::Bf16(v) => max_sum(v, rows, row, |h, _| {
+                f32::from_bits(u32::from(h.to_bits()) << 16)
+            }),
+            Values::I8 { q, scales } => max_sum(q, rows, row, |x, i| f32::from(x) * scales[i]),
+        }
+    }
+
     /// Position of the first non-finite value, if any; for i8, the first scale group whose scale is not finite or
     /// whose dequantised values `q * scale` could overflow.
     pub(crate) fn first_non_finite(&self) -> Option<(usize, f32)> {
@@ -157,6 +225,14 @@ impl<'a> Values<'a> {
                 .map(|i| (i, scales[i])),
         }
     }
+}
+
+/// `|h|` for the bits `h` of a finite f16: the 15 magnitude bits moved to an f32's exponent and mantissa fields, then
+/// rescaled from the f32 exponent bias (127) to the f16 one (15). Exact for every finite f16, subnormals included
+/// (a power-of-two product of an exactly represented value); infinities and NaNs come out finite and wrong.
+#[inline]
+fn f16_magnitude(h: u16) -> f32 {
+    f32::from_bits(u32::from(h & 0x7fff) << 13) * f32::from_bits((127 + 112) << 23)
 }
 
 /// Index of the first value whose exponent field (`mask`) is all ones, i.e. the first infinity or NaN. Blocks of 64
@@ -239,6 +315,51 @@ mod tests {
             let f: Vec<f32> = f32_bits.iter().map(|&b| f32::from_bits(b)).collect();
             let naive_f = f.iter().position(|x| !x.is_finite());
             prop_assert_eq!(Values::F32(&f).first_non_finite().map(|(i, _)| i), naive_f);
+        }
+
+        /// The inlined f16 widening and the zero test agree with the `half` crate on every finite value.
+        #[test]
+        fn magnitudes_and_zero_tests_match_the_conversion(bits in proptest::collection::vec(any::<u16>(), 0..100)) {
+            let h: Vec<f16> = bits.iter().map(|&b| f16::from_bits(b)).filter(|x| x.is_finite()).collect();
+            let v = Values::F16(&h);
+            let naive: f64 = h.iter().map(|x| f64::from(x.to_f32().abs())).sum();
+            prop_assert_eq!(v.max_row_abs_sum(1, |_| 0..h.len()), naive);
+            for (i, x) in h.iter().enumerate() {
+                prop_assert_eq!(f16_magnitude(x.to_bits()), x.to_f32().abs());
+                prop_assert_eq!(v.is_nonzero(i, 0), x.to_f32() != 0.0);
+            }
+            let b: Vec<bf16> = bits.iter().map(|&b| bf16::from_bits(b)).filter(|x| x.is_finite()).collect();
+            let naive: f64 = b.iter().map(|x| f64::from(x.to_f32().abs())).sum();
+            prop_assert_eq!(Values::Bf16(&b).max_row_abs_sum(1, |_| 0..b.len()), naive);
+            let q: Vec<i8> = bits.iter().map(|&b| b as i8).collect();
+            for scale in [0.0f32, -0.5, 3.0] {
+                let v = Values::I8 { q: &q, scales: &[scale] };
+                let naive: f64 = q.iter().map(|&x| f64::from((f32::from(x) * scale).abs())).sum();
+                prop_assert_eq!(v.max_row_abs_sum(1, |_| 0..q.len()), naive);
+                for i in 0..q.len() {
+                    prop_assert_eq!(v.is_nonzero(i, 0), v.get(i, 0) != 0.0);
+                }
+            }
+        }
+
+        /// The typed pass equals `get` value by value, for every type, any start and length.
+        #[test]
+        fn dequantise_into_matches_get(bits in proptest::collection::vec(any::<u16>(), 1..80), start in 0usize..80, len in 0usize..80) {
+            let start = start % bits.len();
+            let len = len.min(bits.len() - start);
+            let h: Vec<f16> = bits.iter().map(|&b| f16::from_bits(b)).collect();
+            let b: Vec<bf16> = bits.iter().map(|&b| bf16::from_bits(b)).collect();
+            let f: Vec<f32> = h.iter().map(|x| x.to_f32()).collect();
+            let q: Vec<i8> = bits.iter().map(|&b| b as i8).collect();
+            let scales = [0.25f32, -3.0];
+            for v in [Values::F16(&h), Values::Bf16(&b), Values::F32(&f), Values::I8 { q: &q, scales: &scales }] {
+                let mut out = vec![0.0f32; len];
+                v.dequantise_into(start, 1, &mut out);
+                for (t, o) in out.iter().enumerate() {
+                    let want = v.get(start + t, 1);
+                    prop_assert!(o.to_bits() == want.to_bits() || (o.is_nan() && want.is_nan()), "{:?} at {}", v.value_type(), t);
+                }
+            }
         }
 
         #[test]

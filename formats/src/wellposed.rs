@@ -37,12 +37,21 @@ pub(crate) fn analyse(
         pos
     });
     let at = |i: usize| pos.as_ref().map_or(i as u32, |p| p[i]);
-    let mut violation: Option<(usize, usize)> = None;
-    let entrywise = a.for_each_stored(|i, j, v| {
-        if v != 0.0 && violation.is_none() && at(j) >= at(i) {
-            violation = Some((i, j));
-        }
-    });
+    // The first nonzero A_ij (in storage order) whose unit j is not evaluated before unit i.
+    let violation = match a {
+        MatrixView::Csr(m) => (0..m.rows).find_map(|i| {
+            (m.row_ptr[i] as usize..m.row_ptr[i + 1] as usize)
+                .find(|&k| at(m.col_idx.get(k)) >= at(i) && m.values.is_nonzero(k, i))
+                .map(|k| (i, m.col_idx.get(k)))
+        }),
+        MatrixView::Dense(m) => (0..m.rows).find_map(|i| {
+            (0..m.cols)
+                .find(|&j| at(j) >= at(i) && m.values.is_nonzero(i * m.cols + j, i))
+                .map(|j| (i, j))
+        }),
+        MatrixView::LowRank(_) => None,
+    };
+    let entrywise = !matches!(a, MatrixView::LowRank(_));
     let triangular = entrywise && violation.is_none();
     // The f64 row sums carry a relative rounding error below n * 2^-53 < 2e-9 (n <= 2^24), so a margin of 1e-6
     // makes "computed < 1 - 1e-6" imply "true norm < 1".
@@ -96,19 +105,11 @@ fn row_l1_bound(a: &MatrixView) -> f64 {
                 })
                 .fold(0.0, f64::max)
         }
-        _ => {
-            let mut best = 0.0f64;
-            let mut row = usize::MAX;
-            let mut acc = 0.0f64;
-            a.for_each_stored(|i, _, v| {
-                if i != row {
-                    best = best.max(acc);
-                    acc = 0.0;
-                    row = i;
-                }
-                acc += f64::from(v).abs();
-            });
-            best.max(acc)
-        }
+        MatrixView::Csr(m) => m
+            .values
+            .max_row_abs_sum(m.rows, |i| m.row_ptr[i] as usize..m.row_ptr[i + 1] as usize),
+        MatrixView::Dense(m) => m
+            .values
+            .max_row_abs_sum(m.rows, |i| i * m.cols..(i + 1) * m.cols),
     }
 }

@@ -25,7 +25,7 @@
 use core::ops::Range;
 
 use crate::error::Error;
-use crate::kernels::{larger, Kernels, MatRef, RowList, ShortRows, Storage};
+use crate::kernels::{larger, Indices, Kernels, MatRef, RowList, ShortRows, Storage, Values};
 
 /// What the block-triangular analysis found in `A` (see [`crate::Model::blocks`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -81,84 +81,104 @@ pub(crate) struct Blocks {
 }
 
 /// The sparsity graph of `A` in CSR form: `targets[start[i]..start[i + 1]]` are the units row `i` reads
-/// (nonzero weights only: an explicitly stored zero does not make a dependency).
-struct Graph {
-    start: Vec<u32>,
-    targets: Vec<u32>,
+/// (nonzero weights only: an explicitly stored zero does not make a dependency). A CSR `A` that stores no zero is
+/// its own graph, borrowed with its index type `T`; otherwise the nonzeros are copied out (see [`Blocks::new`]).
+struct Graph<'g, T> {
+    start: &'g [u32],
+    targets: &'g [T],
 }
 
-impl Graph {
-    /// `None` for low-rank `A` (its rows are dense in general and expensive one at a time), or when `A` is not
-    /// square or has more than `u32::MAX` units or edges.
-    fn of(a: &MatRef) -> Option<Graph> {
-        let n = a.rows();
-        if a.cols() != n || n >= u32::MAX as usize || a.stored() >= u32::MAX as usize {
-            return None;
-        }
-        let mut start = Vec::with_capacity(n + 1);
-        let mut targets = Vec::new();
-        start.push(0);
-        match *a.storage() {
-            Storage::Csr {
-                row_ptr,
-                col_idx,
-                values,
-            } => {
-                for i in 0..n {
-                    for k in row_ptr[i] as usize..row_ptr[i + 1] as usize {
-                        if values.get(k, i) != 0.0 {
-                            targets.push(col_idx.get(k) as u32);
-                        }
-                    }
-                    start.push(targets.len() as u32);
-                }
-            }
-            Storage::Dense { values } => {
-                for i in 0..n {
-                    for j in 0..n {
-                        if values.get(i * n + j, i) != 0.0 {
-                            targets.push(j as u32);
-                        }
-                    }
-                    start.push(targets.len() as u32);
-                }
-            }
-            Storage::LowRank { .. } => return None,
-        }
-        Some(Graph { start, targets })
-    }
-
-    fn edges(&self, v: usize) -> &[u32] {
+impl<T: Copy + Into<u32>> Graph<'_, T> {
+    fn edges(&self, v: usize) -> &[T] {
         &self.targets[self.start[v] as usize..self.start[v + 1] as usize]
     }
 }
 
-/// Strongly connected components of `graph` (Tarjan 1972), iteratively; each component's units are reported
-/// contiguously and components come out in reverse topological order of the edges: a component after every
-/// component it has an edge to (for `i -> j` meaning "i reads j": dependencies first). Returns the units and
-/// the component boundaries (`bounds[c]..bounds[c + 1]`).
-fn tarjan(graph: &Graph) -> (Vec<u32>, Vec<u32>) {
+/// The row starts and targets of the graph of a dense or CSR `A`'s nonzeros; `None` for low-rank storage.
+fn nonzero_graph(a: &MatRef) -> Option<(Vec<u32>, Vec<u32>)> {
+    let n = a.rows();
+    let mut start = Vec::with_capacity(n + 1);
+    start.push(0);
+    let targets = match *a.storage() {
+        Storage::Csr {
+            row_ptr,
+            col_idx,
+            values,
+        } => {
+            let mut targets = Vec::with_capacity(values.len());
+            for (i, row) in row_ptr.windows(2).enumerate() {
+                for k in row[0] as usize..row[1] as usize {
+                    if values.is_nonzero(k, i) {
+                        targets.push(col_idx.get(k) as u32);
+                    }
+                }
+                start.push(targets.len() as u32);
+            }
+            targets
+        }
+        Storage::Dense { values } => {
+            let mut targets = Vec::new();
+            for i in 0..n {
+                let nonzero = (0..n).filter(|&j| values.is_nonzero(i * n + j, i));
+                targets.extend(nonzero.map(|j| j as u32));
+                start.push(targets.len() as u32);
+            }
+            targets
+        }
+        Storage::LowRank { .. } => return None,
+    };
+    Some((start, targets))
+}
+
+/// Whether no stored weight is zero, in one pass that vectorises (read on the bits; for i8, a zero scale counts
+/// as a zero, even that of a row without weights: the answer may only err towards `false`).
+fn stores_no_zero(values: &Values) -> bool {
+    match values {
+        Values::F32(v) => !v.contains(&0.0),
+        Values::F16(v) => !v.iter().any(|x| x.to_bits() & 0x7fff == 0),
+        Values::Bf16(v) => !v.iter().any(|x| x.to_bits() & 0x7fff == 0),
+        Values::I8 { q, scales } => !(q.contains(&0) || scales.contains(&0.0)),
+    }
+}
+
+/// Strongly connected components of `graph` (Tarjan 1972), iteratively: calls `component(units)` for each, as soon
+/// as it is complete, in reverse topological order of the edges: a component after every component it has an edge
+/// to (for `i -> j` meaning "i reads j": dependencies first). A component's units come in the order they leave
+/// Tarjan's stack (its root last). Units without edges (empty rows) are components of their own that nothing
+/// needs to place: they are not reported.
+fn tarjan<T: Copy + Into<u32>>(graph: &Graph<T>, mut component: impl FnMut(&[u32])) {
     const UNSEEN: u32 = u32::MAX;
+    /// `low[v]` of a unit whose component has been reported: no longer on the stack, and never the minimum.
+    const DONE: u32 = u32::MAX;
     let n = graph.start.len() - 1;
     let mut index = vec![UNSEEN; n];
     let mut low = vec![0u32; n];
-    let mut on_stack = vec![false; n];
-    let mut stack: Vec<u32> = Vec::new();
+    let mut stack: Vec<u32> = Vec::with_capacity(n);
     // DFS frames: (unit, position of its next edge).
     let mut frames: Vec<(u32, u32)> = Vec::new();
-    let mut units = Vec::with_capacity(n);
-    let mut bounds = vec![0u32];
     let mut next = 0u32;
-    // Numbers `v`, pushes it on the component stack and opens its DFS frame.
+    // Numbers `v`, pushes it on the component stack and opens its DFS frame. A unit that reads only units of
+    // finished components (or itself, or nothing: the empty rows, a third of the compressed Fashion-MNIST model's)
+    // is its own component at once: what Tarjan's steps would conclude, in the same order, without them.
     macro_rules! visit {
         ($v:expr) => {{
             let v: usize = $v;
             index[v] = next;
-            low[v] = next;
             next += 1;
-            stack.push(v as u32);
-            on_stack[v] = true;
-            frames.push((v as u32, graph.start[v]));
+            let edges = graph.edges(v);
+            if edges.is_empty() {
+                low[v] = DONE;
+            } else if edges
+                .iter()
+                .all(|&w| w.into() as usize == v || low[w.into() as usize] == DONE)
+            {
+                low[v] = DONE;
+                component(&[v as u32]);
+            } else {
+                low[v] = index[v];
+                stack.push(v as u32);
+                frames.push((v as u32, graph.start[v]));
+            }
         }};
     }
     for root in 0..n {
@@ -169,11 +189,12 @@ fn tarjan(graph: &Graph) -> (Vec<u32>, Vec<u32>) {
         while let Some(frame) = frames.last_mut() {
             let v = frame.0 as usize;
             if frame.1 < graph.start[v + 1] {
-                let w = graph.targets[frame.1 as usize] as usize;
+                let w = graph.targets[frame.1 as usize].into() as usize;
                 frame.1 += 1;
                 if index[w] == UNSEEN {
                     visit!(w);
-                } else if on_stack[w] {
+                } else if low[w] != DONE {
+                    // Seen and not in a reported component: on the stack.
                     low[v] = low[v].min(index[w]);
                 }
                 continue;
@@ -183,19 +204,20 @@ fn tarjan(graph: &Graph) -> (Vec<u32>, Vec<u32>) {
                 low[parent as usize] = low[parent as usize].min(low[v]);
             }
             if low[v] == index[v] {
-                loop {
-                    let w = stack.pop().expect("v is on the stack") as usize;
-                    on_stack[w] = false;
-                    units.push(w as u32);
-                    if w == v {
-                        break;
-                    }
+                let at = stack
+                    .iter()
+                    .rposition(|&w| w as usize == v)
+                    .expect("a root is on the stack");
+                let members = &mut stack[at..];
+                members.reverse();
+                for &w in members.iter() {
+                    low[w as usize] = DONE;
                 }
-                bounds.push(units.len() as u32);
+                component(members);
+                stack.truncate(at);
             }
         }
     }
-    (units, bounds)
 }
 
 /// `A_ij` (dequantised; the sum if the row stores column `j` more than once).
@@ -247,126 +269,243 @@ fn solve_pair(coef: [f32; 4], ra: f32, rb: f32) -> Option<(f32, f32)> {
     (det > 0.0 && xa >= 0.0 && xb >= 0.0).then_some((xa as f32, xb as f32))
 }
 
-/// Reorders each exact run by level (1 + the highest level of the units it reads in the same run; units it
-/// reads elsewhere are final before the run starts), keeping the order within a level: still a dependency order,
-/// but the rows of one level are independent, so the core overlaps their evaluations. Tarjan's order puts each
-/// unit right after the chain it depends on, which made every row wait for the store of the previous one.
-fn level_order(graph: &Graph, units: &mut [u32], gains: &mut [f32], segments: &[Segment]) -> usize {
-    let mut levels = 0;
-    let mut level = vec![0u32; graph.start.len() - 1];
-    let mut in_run = vec![false; level.len()];
-    for seg in segments.iter().filter(|s| !s.cyclic) {
-        let run = seg.range.clone();
-        for &u in &units[run.clone()] {
-            let u = u as usize;
-            level[u] = graph
-                .edges(u)
-                .iter()
-                .filter(|&&v| in_run[v as usize] && v as usize != u)
-                .map(|&v| level[v as usize] + 1)
-                .max()
-                .unwrap_or(0);
-            in_run[u] = true;
-        }
-        let mut pairs: Vec<(u32, f32)> = units[run.clone()]
-            .iter()
-            .copied()
-            .zip(gains[run.clone()].iter().copied())
-            .collect();
-        pairs.sort_by_key(|&(u, _)| level[u as usize]);
-        levels = levels.max(
-            pairs
-                .last()
-                .map_or(0, |&(u, _)| level[u as usize] as usize + 1),
-        );
-        for (k, (u, g)) in pairs.into_iter().enumerate() {
-            units[run.start + k] = u;
-            gains[run.start + k] = g;
-            in_run[u as usize] = false;
+/// [`Blocks::new`]'s state while Tarjan's algorithm reports the components in evaluation order.
+///
+/// Each exact run is ordered by level as it closes (1 + the highest level of the units it reads in the same run;
+/// units it reads elsewhere are final before the run starts), keeping Tarjan's order within a level: still a
+/// dependency order, but the rows of one level are independent, so the core overlaps their evaluations. Tarjan's
+/// order puts each unit right after the chain it depends on, which made every row wait for the store of the
+/// previous one.
+struct Builder {
+    units: Vec<u32>,
+    gains: Vec<f32>,
+    checked: Vec<u32>,
+    segments: Vec<Segment>,
+    summary: BlockStructure,
+    /// Per unit: (the exact run it is in, numbered from 1, or 0; its level there).
+    level: Vec<(u32, u32)>,
+    /// Exact runs opened so far, and the highest level in the current one.
+    runs: u32,
+    top: u32,
+    /// Scratch of the counting sort by level.
+    sorted: Vec<(u32, f32)>,
+    counts: Vec<u32>,
+}
+
+impl Builder {
+    fn new(n: usize) -> Builder {
+        Builder {
+            units: Vec::with_capacity(n),
+            gains: Vec::with_capacity(n),
+            checked: Vec::new(),
+            segments: Vec::new(),
+            summary: BlockStructure::default(),
+            level: vec![(0, 0); n],
+            runs: 0,
+            top: 0,
+            sorted: Vec::new(),
+            counts: Vec::new(),
         }
     }
-    levels
+
+    /// Places one strongly connected component, all of whose dependencies have been placed.
+    fn component<T: Copy + Into<u32>>(&mut self, a: &MatRef, graph: &Graph<T>, members: &[u32]) {
+        let first = members[0] as usize;
+        let edges = graph.edges(first);
+        let self_loop = members.len() == 1 && edges.iter().any(|&w| w.into() as usize == first);
+        // |A_ii| <= kappa < 1 for a contraction (a triangular A has no self-loop); anything else is iterated.
+        let gain = if self_loop {
+            Some(1.0 / (1.0 - diagonal(a, first))).filter(|g| g.is_finite() && *g > 0.0)
+        } else {
+            Some(1.0)
+        };
+        match gain.filter(|_| members.len() == 1) {
+            Some(gain) => self.exact(graph, first, gain, self_loop),
+            None => self.cyclic(a, graph, members),
+        }
+    }
+
+    /// An exact unit: appended to the current exact run (one sweep: each unit reads only units evaluated before
+    /// it), or the start of a new one.
+    fn exact<T: Copy + Into<u32>>(
+        &mut self,
+        graph: &Graph<T>,
+        u: usize,
+        gain: f32,
+        self_loop: bool,
+    ) {
+        if self.segments.last().is_none_or(|s| s.cyclic) {
+            self.runs += 1;
+            self.top = 0;
+            let at = self.units.len();
+            self.segments.push(Segment {
+                range: at..at,
+                cyclic: false,
+                pair: None,
+            });
+        }
+        let run = self.runs;
+        let level = graph
+            .edges(u)
+            .iter()
+            .map(|&v| self.level[v.into() as usize])
+            .filter(|&(r, _)| r == run)
+            .map(|(_, l)| l + 1)
+            .max()
+            .unwrap_or(0);
+        // A self-loop's own entry has run 0 until now, so it does not count.
+        self.level[u] = (run, level);
+        self.top = self.top.max(level);
+        self.units.push(u as u32);
+        self.gains.push(gain);
+        if let Some(seg) = self.segments.last_mut() {
+            seg.range.end = self.units.len();
+        }
+        if self_loop {
+            self.summary.self_loops += 1;
+            self.checked.push(u as u32);
+        } else {
+            self.summary.exact_rows += 1;
+        }
+    }
+
+    /// A component iterated on its own (several units, or a self-loop without a usable closed form).
+    fn cyclic<T: Copy + Into<u32>>(&mut self, a: &MatRef, graph: &Graph<T>, members: &[u32]) {
+        self.close_run();
+        let begin = self.units.len();
+        self.units.extend_from_slice(members);
+        self.gains.extend(members.iter().map(|_| 1.0f32));
+        let pair = (members.len() == 2)
+            .then(|| {
+                let (p, q) = (members[0] as usize, members[1] as usize);
+                [
+                    entry(a, p, p),
+                    entry(a, p, q),
+                    entry(a, q, p),
+                    entry(a, q, q),
+                ]
+            })
+            // Rows of L1 norm below 1 (a contraction); anything else is iterated.
+            .filter(|m| m[0].abs() + m[1].abs() < 1.0 && m[2].abs() + m[3].abs() < 1.0);
+        self.segments.push(Segment {
+            range: begin..self.units.len(),
+            cyclic: true,
+            pair,
+        });
+        let s = &mut self.summary;
+        s.pairs += usize::from(pair.is_some());
+        s.cyclic_blocks += 1;
+        s.cyclic_rows += members.len();
+        s.largest_block = s.largest_block.max(members.len());
+        s.cyclic_nnz += members
+            .iter()
+            .map(|&u| graph.edges(u as usize).len())
+            .sum::<usize>();
+        self.checked.extend_from_slice(members);
+    }
+
+    /// Orders the current exact run (if the last segment is one) by level: a stable counting sort.
+    fn close_run(&mut self) {
+        let Some(range) = self
+            .segments
+            .last()
+            .filter(|s| !s.cyclic)
+            .map(|s| s.range.clone())
+        else {
+            return;
+        };
+        let top = self.top as usize;
+        self.summary.levels = self.summary.levels.max(top + 1);
+        if top == 0 {
+            return;
+        }
+        self.counts.clear();
+        self.counts.resize(top + 2, 0);
+        for &u in &self.units[range.clone()] {
+            self.counts[self.level[u as usize].1 as usize + 1] += 1;
+        }
+        for l in 1..self.counts.len() {
+            self.counts[l] += self.counts[l - 1];
+        }
+        self.sorted.clear();
+        self.sorted.resize(range.len(), (0, 0.0));
+        for (&u, &g) in self.units[range.clone()]
+            .iter()
+            .zip(&self.gains[range.clone()])
+        {
+            let slot = &mut self.counts[self.level[u as usize].1 as usize];
+            self.sorted[*slot as usize] = (u, g);
+            *slot += 1;
+        }
+        for (k, &(u, g)) in self.sorted.iter().enumerate() {
+            self.units[range.start + k] = u;
+            self.gains[range.start + k] = g;
+        }
+    }
+
+    fn finish(mut self, a: &MatRef) -> Option<Blocks> {
+        let n = a.rows();
+        self.close_run();
+        let units = RowList::new(self.units, n).ok()?;
+        // Solve-time packing of the units for single inputs (helper `gather`).
+        let short = ShortRows::new(a, &units, &self.gains);
+        Some(Blocks {
+            units,
+            checked: RowList::new(self.checked, n).ok()?,
+            gains: self.gains,
+            segments: self.segments,
+            summary: self.summary,
+            short,
+        })
+    }
 }
 
 impl Blocks {
-    /// The plan of `A`, or `None` for low-rank storage (see [`Graph::of`]).
+    /// The plan of `A`; `None` for low-rank `A` (its rows are dense in general and expensive one at a time), or
+    /// when `A` is not square or has `u32::MAX` or more units or weights (the plan indexes them with `u32`).
     pub(crate) fn new(a: &MatRef) -> Option<Blocks> {
         let n = a.rows();
-        let graph = Graph::of(a)?;
-        let (order, bounds) = tarjan(&graph);
-        let mut summary = BlockStructure::default();
-        let mut units = Vec::with_capacity(n);
-        let mut gains = Vec::with_capacity(n);
-        let mut checked = Vec::new();
-        let mut segments: Vec<Segment> = Vec::new();
-        for c in bounds.windows(2) {
-            let members = &order[c[0] as usize..c[1] as usize];
-            let first = members[0] as usize;
-            let edges = graph.edges(first);
-            if members.len() == 1 && edges.is_empty() {
-                summary.empty_rows += 1;
-                continue;
-            }
-            let self_loop = members.len() == 1 && edges.contains(&(first as u32));
-            // |A_ii| <= kappa < 1 for a contraction (a triangular A has no self-loop); anything else is iterated.
-            let gain = if self_loop {
-                Some(1.0 / (1.0 - diagonal(a, first))).filter(|g| g.is_finite() && *g > 0.0)
-            } else {
-                Some(1.0)
-            };
-            let is_cyclic = members.len() > 1 || gain.is_none();
-            let begin = units.len();
-            units.extend_from_slice(members);
-            gains.extend(members.iter().map(|_| gain.unwrap_or(1.0)));
-            match segments.last_mut() {
-                // Consecutive exact units are one sweep: each reads only units evaluated before it.
-                Some(last) if !is_cyclic && !last.cyclic => last.range.end = units.len(),
-                _ => segments.push(Segment {
-                    range: begin..units.len(),
-                    cyclic: is_cyclic,
-                    pair: (members.len() == 2)
-                        .then(|| {
-                            let (p, q) = (members[0] as usize, members[1] as usize);
-                            [
-                                entry(a, p, p),
-                                entry(a, p, q),
-                                entry(a, q, p),
-                                entry(a, q, q),
-                            ]
-                        })
-                        // Rows of L1 norm below 1 (a contraction); anything else is iterated.
-                        .filter(|m| m[0].abs() + m[1].abs() < 1.0 && m[2].abs() + m[3].abs() < 1.0),
-                }),
-            }
-            if is_cyclic {
-                summary.pairs += usize::from(segments.last().is_some_and(|s| s.pair.is_some()));
-                summary.cyclic_blocks += 1;
-                summary.cyclic_rows += members.len();
-                summary.largest_block = summary.largest_block.max(members.len());
-                summary.cyclic_nnz += members
-                    .iter()
-                    .map(|&u| graph.edges(u as usize).len())
-                    .sum::<usize>();
-            } else if self_loop {
-                summary.self_loops += 1;
-            } else {
-                summary.exact_rows += 1;
-            }
-            if is_cyclic || self_loop {
-                checked.extend_from_slice(members);
+        if a.cols() != n || n >= u32::MAX as usize || a.stored() >= u32::MAX as usize {
+            return None;
+        }
+        fn plan<T: Copy + Into<u32>>(a: &MatRef, graph: &Graph<T>) -> Option<Blocks> {
+            let mut plan = Builder::new(a.rows());
+            plan.summary.empty_rows = graph.start.windows(2).filter(|w| w[0] == w[1]).count();
+            tarjan(graph, |members| plan.component(a, graph, members));
+            plan.finish(a)
+        }
+        match *a.storage() {
+            Storage::Csr {
+                row_ptr,
+                col_idx,
+                values,
+            } if stores_no_zero(&values) => match col_idx {
+                Indices::U16(targets) => plan(
+                    a,
+                    &Graph {
+                        start: row_ptr,
+                        targets,
+                    },
+                ),
+                Indices::U32(targets) => plan(
+                    a,
+                    &Graph {
+                        start: row_ptr,
+                        targets,
+                    },
+                ),
+            },
+            _ => {
+                let (start, targets) = nonzero_graph(a)?;
+                plan(
+                    a,
+                    &Graph {
+                        start: &start,
+                        targets: &targets,
+                    },
+                )
             }
         }
-        summary.levels = level_order(&graph, &mut units, &mut gains, &segments);
-        let units = RowList::new(units, n).ok()?;
-        let short = ShortRows::new(a, &units, &gains);
-        Some(Blocks {
-            units,
-            checked: RowList::new(checked, n).ok()?,
-            gains,
-            segments,
-            summary,
-            short,
-        })
     }
 
     /// Solves `x = relu(A x + z)` for one vector (`z`, `x`: length `n`): `x = relu(z)` (exact for the empty rows,

@@ -52,9 +52,14 @@ pub(crate) struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
-    fn new(view: ModelView<'a>) -> Result<Plan<'a>, Error> {
+    /// Parses and validates `bytes` (the format crate's [`ModelView::parse`]) and plans the solve.
+    ///
+    /// Parsing and conversion happen together here so that the views [`MatRef::from_parsed`] trusts are those
+    /// `parse` has just checked.
+    fn parse(bytes: &'a [u8]) -> Result<Plan<'a>, Error> {
+        let view = ModelView::parse(bytes)?;
         let dims = view.meta.dims;
-        let mat = |role: Role| view.matrix(role).map(MatRef::try_from).transpose();
+        let mat = |role: Role| view.matrix(role).map(MatRef::from_parsed).transpose();
         let (a, b, c, d) = (mat(Role::A)?, mat(Role::B)?, mat(Role::C)?, mat(Role::D)?);
         let blocks = a.as_ref().filter(|a| a.stored() > 0).and_then(Blocks::new);
         let c_dense = c.as_ref().and_then(DenseCopy::of);
@@ -161,7 +166,7 @@ impl<'a> Model<'a> {
         // accessor hands out views tied to `&self`, never to 'a, so no view outlives the bytes.
         // `model_outlives_its_loader` and `models_move_across_threads` (tests) exercise moves and drops.
         let bytes: &'a [u8] = unsafe { &*bytes };
-        let plan = Plan::new(ModelView::parse(bytes)?)?;
+        let plan = Plan::parse(bytes)?;
         Ok(Model {
             plan,
             kernels: Kernels::detect(),
@@ -265,5 +270,79 @@ impl core::fmt::Debug for Model<'_> {
             .field("structure", &self.plan.view.structure)
             .field("kernels", &self.kernels.isa())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use wolfpack_format::{reseal, sample::sample_model, ModelView, Role};
+
+    use crate::kernels::MatRef;
+
+    /// Byte offsets in `bytes` of the row pointers (4-byte) and column indices (2-byte) of the sample's CSR `A`
+    /// and `B`.
+    fn csr_arrays(bytes: &[u8]) -> Vec<(usize, usize, usize)> {
+        let view = ModelView::parse(bytes).unwrap();
+        let at = |p: *const u8| p as usize - bytes.as_ptr() as usize;
+        let mut arrays = Vec::new();
+        for role in [Role::A, Role::B] {
+            let Some(wolfpack_format::MatrixView::Csr(c)) = view.matrix(role) else {
+                panic!("the sample's {role} is CSR");
+            };
+            let wolfpack_format::Indices::U16(idx) = c.col_idx else {
+                panic!("the sample's {role} has u16 indices");
+            };
+            arrays.push((at(c.row_ptr.as_ptr().cast()), c.row_ptr.len(), 4));
+            arrays.push((at(idx.as_ptr().cast()), idx.len(), 2));
+        }
+        arrays
+    }
+
+    proptest! {
+        /// Whatever `ModelView::parse` accepts passes the full O(nnz) checks of `MatRef`'s public constructors,
+        /// which `MatRef::from_parsed` skips: the sample with row pointers and column indices of its CSR matrices
+        /// moved by a little, resealed so that the structural checks behind the checksums decide.
+        #[test]
+        fn parsed_views_pass_the_full_checks(edits in proptest::collection::vec((0usize..4, any::<u16>(), -3i32..4), 1..4)) {
+            let mut bytes = sample_model().to_bytes().unwrap().to_vec();
+            let arrays = csr_arrays(&bytes);
+            for (array, element, delta) in edits {
+                let (start, len, width) = arrays[array];
+                let at = start + width * (usize::from(element) % len);
+                let old = if width == 4 {
+                    u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
+                } else {
+                    u32::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]))
+                };
+                let new = old.wrapping_add_signed(delta).to_le_bytes();
+                bytes[at..at + width].copy_from_slice(&new[..width]);
+            }
+            reseal(&mut bytes);
+            let bytes = wolfpack_format::AlignedBytes::copy_from(&bytes);
+            if let Ok(view) = ModelView::parse(&bytes) {
+                for role in Role::ALL {
+                    if let Some(m) = view.matrix(role) {
+                        let full = MatRef::try_from(m);
+                        prop_assert!(full.is_ok(), "{role}: {:?}", full);
+                        prop_assert!(MatRef::from_parsed(m).is_ok());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn parsed_and_checked_views_agree() {
+        let bytes = sample_model().to_bytes().unwrap();
+        let view = ModelView::parse(&bytes).unwrap();
+        for role in Role::ALL {
+            let m = view.matrix(role).unwrap();
+            let (trusted, full) = (
+                MatRef::from_parsed(m).unwrap(),
+                MatRef::try_from(m).unwrap(),
+            );
+            assert_eq!(format!("{trusted:?}"), format!("{full:?}"));
+        }
     }
 }

@@ -254,10 +254,13 @@ pub(crate) fn solve_hidden(
         Method::Auto if prefers_gauss_seidel(a, plan.n) => Solver::GaussSeidel,
         Method::Auto | Method::Picard => Solver::Picard,
         Method::GaussSeidel => Solver::GaussSeidel,
+        // No plan for a non-empty A: low-rank storage, or too large for the plan's u32 indices (`Graph::of`).
         Method::BlockTriangular => {
-            return Err(Error::InvalidOption(
-                "the block-triangular solve needs a dense or CSR A (this A is low-rank)",
-            ))
+            return Err(Error::InvalidOption(if a.has_cheap_rows() {
+                "the block-triangular solve indexes A with u32: this A has 2^32 - 1 or more units or stored weights"
+            } else {
+                "the block-triangular solve needs a dense or CSR A (this A is low-rank)"
+            }))
         }
         Method::Anderson { depth: d } => {
             if batch != 1 {

@@ -147,6 +147,10 @@ pub fn prepare(
     config.hidden = n;
     config.fw_epochs = 0.0;
     config.fw_support = false;
+    // The fitted student and the teacher act on raw inputs, and the recipe above was measured without weight decay:
+    // fine-tune them as they are (standardised training would read these weights as weights on standardised inputs).
+    config.standardise = None;
+    config.weight_decay = 0.0;
     config.select_from = 0.0;
     config.select_to = settings.select_to;
     // Selection, if the fit holds more than the budget, keeps the fit's own split between the matrices.

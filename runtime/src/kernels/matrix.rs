@@ -270,18 +270,8 @@ impl<'a> MatRef<'a> {
         col_idx: Indices<'a>,
         values: Values<'a>,
     ) -> Result<MatRef<'a>, MatrixError> {
-        if cols > i32::MAX as usize {
-            return Err(MatrixError::TooLarge { what: "cols" });
-        }
-        check_len(
-            "CSR row pointers",
-            row_ptr.len(),
-            rows.checked_add(1)
-                .ok_or(MatrixError::TooLarge { what: "rows" })?,
-        )?;
+        let m = MatRef::csr_lengths(rows, cols, row_ptr, col_idx, values)?;
         let nnz = values.len();
-        check_len("CSR column indices", col_idx.len(), nnz)?;
-        check_scales(&values, "CSR i8 scales", rows)?;
         if row_ptr[0] != 0 {
             return Err(MatrixError::RowPointers { row: 0 });
         }
@@ -323,6 +313,30 @@ impl<'a> MatRef<'a> {
                 cols,
             });
         }
+        Ok(m)
+    }
+
+    /// The checks of [`MatRef::csr`] on the column count and the lengths (O(1)); the row pointers and column
+    /// indices are the caller's.
+    fn csr_lengths(
+        rows: usize,
+        cols: usize,
+        row_ptr: &'a [u32],
+        col_idx: Indices<'a>,
+        values: Values<'a>,
+    ) -> Result<MatRef<'a>, MatrixError> {
+        if cols > i32::MAX as usize {
+            return Err(MatrixError::TooLarge { what: "cols" });
+        }
+        check_len(
+            "CSR row pointers",
+            row_ptr.len(),
+            rows.checked_add(1)
+                .ok_or(MatrixError::TooLarge { what: "rows" })?,
+        )?;
+        let nnz = values.len();
+        check_len("CSR column indices", col_idx.len(), nnz)?;
+        check_scales(&values, "CSR i8 scales", rows)?;
         Ok(MatRef {
             rows,
             cols,
@@ -332,6 +346,32 @@ impl<'a> MatRef<'a> {
                 values,
             },
         })
+    }
+
+    /// A matrix of a model that [`wolfpack_format::ModelView::parse`] has returned, without repeating the O(nnz)
+    /// passes of [`MatRef::csr`] that the parse has made (a quarter of the runtime's share of a load before).
+    ///
+    /// Invariant (what the kernels' unchecked indexing rests on): `m` is a view of a `ModelView` that `parse`
+    /// returned and nobody has changed (`Plan::parse` parses and converts in one step; the fields of a view are
+    /// public, so a view from anywhere else goes through the checked `TryFrom`). `parse` has checked a CSR record's
+    /// row pointers to rise from 0 to nnz without decreasing and its columns to lie below `cols` (strictly
+    /// increasing in each row, `wolfpack_format`'s `check_csr_structure`); the O(1) checks here (lengths, end
+    /// pointers, `cols` within `i32`) are repeated. `parsed_views_pass_the_full_checks` (test) holds both to agree.
+    pub(crate) fn from_parsed(
+        m: &wolfpack_format::MatrixView<'a>,
+    ) -> Result<MatRef<'a>, MatrixError> {
+        match *m {
+            wolfpack_format::MatrixView::Csr(c) => {
+                let m = MatRef::csr_lengths(c.rows, c.cols, c.row_ptr, c.col_idx, c.values)?;
+                let ends = (c.row_ptr[0], c.row_ptr[c.rows] as usize);
+                if ends != (0, c.values.len()) {
+                    let row = if ends.0 != 0 { 0 } else { c.rows };
+                    return Err(MatrixError::RowPointers { row });
+                }
+                Ok(m)
+            }
+            _ => MatRef::try_from(m),
+        }
     }
 
     /// The low-rank product `U V`, `U`: `rows x rank`, `V`: `rank x cols`, both row-major.

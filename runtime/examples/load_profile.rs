@@ -1,0 +1,79 @@
+//! Where the time of loading a model goes: `Model::open` (path: open + mmap + validation + plan) against its
+//! parts, each the median of many repetitions on a warm page cache.
+//!
+//! `cargo run --release -p wolfpack-runtime --example load_profile -- MODEL.wpk [repeats] [only-row]`
+//!
+//! Each time excludes dropping the result, as `wolfpack bench`'s `load_us` does. Rows: `open+map` (open, mmap
+//! with MAP_POPULATE, close: no validation), `metadata` (the JSON of the metadata section alone, as the writer
+//! stores it), `parse` (the format crate's whole `ModelView::parse` of the bytes in memory), `from_bytes` (parse +
+//! the runtime's plan, bytes in memory) and `open` (everything). `from_bytes - parse` is the runtime's plan;
+//! `open - from_bytes` the system calls and page mapping. With `only-row`, only that row runs (for `perf record`).
+
+use std::time::Instant;
+
+use wolfpack_format::{AlignedBytes, Metadata, ModelView};
+use wolfpack_runtime::Model;
+
+/// Median time of `repeats` calls of `f`, in microseconds; each result is dropped after the clock is read.
+fn median_us<T>(repeats: usize, mut f: impl FnMut() -> T) -> f64 {
+    // Warm-up: page cache, allocator, branch predictors.
+    for _ in 0..repeats.min(100) {
+        drop(f());
+    }
+    let mut t: Vec<f64> = (0..repeats)
+        .map(|_| {
+            let s = Instant::now();
+            let kept = f();
+            let t = s.elapsed().as_secs_f64() * 1e6;
+            drop(kept);
+            t
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let path = args
+        .next()
+        .ok_or("usage: load_profile MODEL.wpk [repeats] [only-row]")?;
+    let repeats: usize = args.next().map_or(Ok(2000), |r| r.parse())?;
+    let only = args.next();
+    let bytes = AlignedBytes::copy_from(&std::fs::read(&path)?);
+    let json = ModelView::parse(&bytes)?.meta.to_json();
+    let runs = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    let row = |name: &str, us: f64| println!("{name:>12} {us:8.2} us");
+    println!("{path}: {} bytes, median of {repeats}", bytes.len());
+    if runs("open+map") {
+        let us = median_us(repeats, || {
+            let f = std::fs::File::open(&path).expect("the file opened before");
+            // SAFETY: a read-only map of a file nobody modifies during the run.
+            unsafe { memmap2::MmapOptions::new().populate().map(&f) }.expect("the file mapped")
+        });
+        row("open+map", us);
+    }
+    if runs("metadata") {
+        let us = median_us(repeats, || {
+            Metadata::from_json(&json).expect("it parsed before")
+        });
+        row("metadata", us);
+    }
+    if runs("parse") {
+        let us = median_us(repeats, || {
+            ModelView::parse(&bytes).expect("it parsed before")
+        });
+        row("parse", us);
+    }
+    if runs("from_bytes") {
+        let us = median_us(repeats, || {
+            Model::from_bytes(&bytes).expect("it parsed before")
+        });
+        row("from_bytes", us);
+    }
+    if runs("open") {
+        let us = median_us(repeats, || Model::open(&path).expect("it parsed before"));
+        row("open", us);
+    }
+    Ok(())
+}
