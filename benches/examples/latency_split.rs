@@ -9,9 +9,9 @@
 
 use std::time::Duration;
 
-use wolfpack_benches::{cpu_name, rounds_per_call, Clock};
+use wolfpack_benches::{cpu_name, interleaved_rounds, rounds_per_call, Clock};
 use wolfpack_runtime::format::Role;
-use wolfpack_runtime::kernels::Kernels;
+use wolfpack_runtime::kernels::{Kernels, MatRef, Storage, Values};
 use wolfpack_runtime::{Model, Session, SolveOptions};
 
 /// The pixels of an IDX image file (gzip or not) as f32, the first `count` images of `p` values.
@@ -113,13 +113,36 @@ fn main() {
     );
     let mut out = vec![0.0f32; q];
     let c = model.matrix(Role::C).expect("C");
+    // C x as the runtime does it for single inputs: its dense copy when C is at least a quarter dense
+    // (`kernels/dense_copy.rs`), rebuilt here from the CSR weights.
+    let c_dense: Option<Vec<f32>> = match *c.storage() {
+        Storage::Csr {
+            row_ptr,
+            col_idx,
+            values,
+        } if !matches!(values, Values::I8 { .. }) && c.rows() * c.cols() <= 4 * c.stored() => {
+            let mut d = vec![0.0f32; c.rows() * c.cols()];
+            for i in 0..c.rows() {
+                for kk in row_ptr[i] as usize..row_ptr[i + 1] as usize {
+                    d[i * c.cols() + col_idx.get(kk)] += values.get(kk, i);
+                }
+            }
+            Some(d)
+        }
+        _ => None,
+    };
+    let c_used = match &c_dense {
+        Some(d) => MatRef::dense(c.rows(), c.cols(), Values::F32(d)).expect("dense C"),
+        None => c,
+    };
     let mut next = 0usize;
     let cx = best(
         || {
             let i = next % count;
             next += 1;
             out.fill(0.0);
-            c.gemv_add(k, &hidden[i * n..(i + 1) * n], &mut out, &mut [])
+            c_used
+                .gemv_add(k, &hidden[i * n..(i + 1) * n], &mut out, &mut [])
                 .expect("C x");
             std::hint::black_box(&mut out);
         },
@@ -136,23 +159,86 @@ fn main() {
         us(whole)
     );
     println!(
-        "| copy + preprocessing of the input | {:.2} |",
-        us(preprocess)
-    );
-    println!(
         "| B u ({} weights, {} rows) | {:.2} |",
         b.stored(),
         b.rows(),
         us(bu)
     );
     println!(
-        "| C x ({} weights, {} rows) | {:.2} |",
+        "| C x ({} weights, {} rows{}) | {:.2} |",
         c.stored(),
         c.rows(),
+        if c_dense.is_some() {
+            ", dense copy"
+        } else {
+            ""
+        },
         us(cx)
     );
     println!(
-        "| rest (biases, checks, the fixed point, output) | {:.2} |",
-        us(whole - preprocess - bu - cx)
+        "| rest (input check, biases, A's rows, residual, output) | {:.2} |",
+        us(whole - bu - cx)
     );
+    println!(
+        "| (not in the prediction when folded into B: copy + preprocessing of the input) | {:.2} |",
+        us(preprocess)
+    );
+
+    // Every SIMD backend of this CPU on the same inputs, rounds interleaved: the A/B of a kernel change.
+    let backends: Vec<Kernels> = Kernels::all_available()
+        .filter(|k| k.isa() != wolfpack_runtime::kernels::Isa::Scalar)
+        .collect();
+    let models: Vec<Model> = backends
+        .iter()
+        .map(|&k| {
+            Model::open(&model_path)
+                .expect("model loads")
+                .with_kernels(k)
+        })
+        .collect();
+    let mut sessions: Vec<Session> = models.iter().map(Session::new).collect();
+    let mut outs = vec![vec![0.0f32; q]; backends.len()];
+    let mut zs = vec![vec![0.0f32; n]; backends.len()];
+    let mut whole_fs: Vec<Box<dyn FnMut()>> = Vec::new();
+    let mut bu_fs: Vec<Box<dyn FnMut()>> = Vec::new();
+    for (((m, s), o), z) in models
+        .iter()
+        .zip(sessions.iter_mut())
+        .zip(outs.iter_mut())
+        .zip(zs.iter_mut())
+    {
+        let inputs = &inputs;
+        let mut next = 0usize;
+        whole_fs.push(Box::new(move || {
+            let i = next % count;
+            next += 1;
+            s.predict(m, &inputs[i * p..(i + 1) * p], o)
+                .expect("prediction");
+        }));
+        let (pre_inputs, b, k) = (&pre_inputs, m.matrix(Role::B).expect("B"), m.kernels());
+        let mut next = 0usize;
+        bu_fs.push(Box::new(move || {
+            let i = next % count;
+            next += 1;
+            z.fill(0.0);
+            b.gemv_add(k, &pre_inputs[i * p..(i + 1) * p], z, &mut [])
+                .expect("B u");
+            std::hint::black_box(&mut *z);
+        }));
+    }
+    for (what, fs) in [("whole prediction", &mut whole_fs), ("B u", &mut bu_fs)] {
+        let mut refs: Vec<&mut dyn FnMut()> = fs
+            .iter_mut()
+            .map(|f| &mut **f as &mut dyn FnMut())
+            .collect();
+        let times = interleaved_rounds(&mut refs, 31, round);
+        for (k, t) in backends.iter().zip(&times) {
+            println!(
+                "{what}, {:?}: best {:.2} us, median {:.2} us (31 interleaved rounds)",
+                k.isa(),
+                us(t[0]),
+                us(t[15])
+            );
+        }
+    }
 }

@@ -171,6 +171,46 @@ pub fn rounds_per_call(mut f: impl FnMut(), rounds: usize, min_round: Duration) 
     times
 }
 
+/// [`rounds_per_call`] for several variants at once, their rounds interleaved (round `r` of every variant before
+/// round `r + 1` of any), so that a change of the machine's load hits all of them alike: the way to compare
+/// variants on a shared machine. Returns one sorted list of seconds per call per variant.
+pub fn interleaved_rounds(
+    fs: &mut [&mut dyn FnMut()],
+    rounds: usize,
+    min_round: Duration,
+) -> Vec<Vec<f64>> {
+    let calls: Vec<usize> = fs
+        .iter_mut()
+        .map(|f| {
+            let mut calls = 1usize;
+            loop {
+                let t = Clock::start();
+                for _ in 0..calls {
+                    f();
+                }
+                if t.seconds() >= min_round.as_secs_f64() / 4.0 {
+                    break calls * 4;
+                }
+                calls *= 2;
+            }
+        })
+        .collect();
+    let mut times = vec![Vec::with_capacity(rounds); fs.len()];
+    for _ in 0..rounds.max(1) {
+        for ((f, &calls), t) in fs.iter_mut().zip(&calls).zip(times.iter_mut()) {
+            let c = Clock::start();
+            for _ in 0..calls {
+                f();
+            }
+            t.push(c.seconds() / calls as f64);
+        }
+    }
+    for t in &mut times {
+        t.sort_by(f64::total_cmp);
+    }
+    times
+}
+
 /// STREAM "copy" bandwidth in bytes per second (read + write counted, as STREAM does) over arrays of `bytes`
 /// each: the best of `reps` copies.
 pub fn copy_bandwidth(bytes: usize, reps: usize) -> f64 {

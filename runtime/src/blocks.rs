@@ -25,7 +25,7 @@
 use core::ops::Range;
 
 use crate::error::Error;
-use crate::kernels::{larger, Indices, Kernels, MatRef, RowList, Storage, Values};
+use crate::kernels::{larger, Indices, Kernels, MatRef, RowList, ShortRows, Storage, Values};
 
 /// What the block-triangular analysis found in `A` (see [`crate::Model::blocks`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -75,6 +75,9 @@ pub(crate) struct Blocks {
     /// final residual is measured.
     pub(crate) checked: RowList,
     pub(crate) summary: BlockStructure,
+    /// `units` packed for the exact solve of single inputs, when all their rows are of one or two weights
+    /// (`kernels/short_rows.rs`).
+    pub(crate) short: Option<ShortRows>,
 }
 
 /// The sparsity graph of `A` in CSR form: `targets[start[i]..start[i + 1]]` are the units row `i` reads
@@ -440,14 +443,19 @@ impl Builder {
         }
     }
 
-    fn finish(mut self, n: usize) -> Option<Blocks> {
+    fn finish(mut self, a: &MatRef) -> Option<Blocks> {
+        let n = a.rows();
         self.close_run();
+        let units = RowList::new(self.units, n).ok()?;
+        // Solve-time packing of the units for single inputs (helper `gather`).
+        let short = ShortRows::new(a, &units, &self.gains);
         Some(Blocks {
-            units: RowList::new(self.units, n).ok()?,
+            units,
             checked: RowList::new(self.checked, n).ok()?,
             gains: self.gains,
             segments: self.segments,
             summary: self.summary,
+            short,
         })
     }
 }
@@ -464,7 +472,7 @@ impl Blocks {
             let mut plan = Builder::new(a.rows());
             plan.summary.empty_rows = graph.start.windows(2).filter(|w| w[0] == w[1]).count();
             tarjan(graph, |members| plan.component(a, graph, members));
-            plan.finish(a.rows())
+            plan.finish(a)
         }
         match *a.storage() {
             Storage::Csr {
@@ -502,9 +510,11 @@ impl Blocks {
 
     /// Solves `x = relu(A x + z)` for one vector (`z`, `x`: length `n`): `x = relu(z)` (exact for the empty rows,
     /// the start of the cyclic ones), then every segment in order, 2-unit components in closed form. Returns the
-    /// iterations (the most sweeps any iterated component needed; 1 when none was iterated) and the residual `max_i |x_i - relu(z_i + A_i x)|`
-    /// measured at the end over the rows that are not exact by construction (0 when there are none): the true
-    /// global residual, since every other row was evaluated once from final values.
+    /// iterations (the most sweeps any iterated component needed; 1 when none was iterated) and the residual
+    /// `max_i |x_i - relu(z_i + A_i x)|` of the returned state: every segment measures it over its own rows as
+    /// soon as they are final (their inputs are final before them, and nothing writes them afterwards), exact runs
+    /// inside their one pass (`MatRef::solve_rows`), pairs from their closed form's coefficients, iterated
+    /// components by one more evaluation of their rows; empty rows are `relu(z_i)` exactly.
     pub(crate) fn solve(
         &self,
         a: &MatRef,
@@ -513,13 +523,19 @@ impl Blocks {
         x: &mut [f32],
         (tol, cap): (f32, u32),
     ) -> Result<(u32, f32), Error> {
-        relu_into(z, x);
+        k.relu_into(z, x);
         let mut iterations = 1;
+        let mut residual = 0.0f32;
         for seg in &self.segments {
             let range = seg.range.clone();
             if !seg.cyclic {
-                a.solve_rows(k, z, x, &self.units, range.clone(), &self.gains[range])?
-                    .ok_or(NOT_PLANNED)?;
+                let r = match &self.short {
+                    Some(short) => short.solve(z, x, range)?,
+                    None => a
+                        .solve_rows(k, z, x, &self.units, range.clone(), &self.gains[range])?
+                        .ok_or(NOT_PLANNED)?,
+                };
+                residual = larger(residual, r);
                 continue;
             }
             if let Some(coef) = seg.pair {
@@ -534,6 +550,12 @@ impl Blocks {
                 if let Some((xp, xq)) = solve_pair(coef, rp, rq) {
                     x[p] = xp;
                     x[q] = xq;
+                    // z + A x of both rows, their own terms added to the rest.
+                    let [b, c, d, e] = coef;
+                    let tp = rp + b * xp + c * xq;
+                    let tq = rq + d * xp + e * xq;
+                    residual = larger(residual, (larger(0.0, tp) - xp).abs());
+                    residual = larger(residual, (larger(0.0, tq) - xq).abs());
                     continue;
                 }
                 // Rounding left no consistent pattern: iterate from relu(z).
@@ -541,20 +563,14 @@ impl Blocks {
                 x[q] = larger(0.0, z[q]);
             }
             let (sweeps, update) = a
-                .iterate_rows(k, z, x, &self.units, range, tol, cap)?
+                .iterate_rows(k, z, x, &self.units, range.clone(), tol, cap)?
                 .ok_or(NOT_PLANNED)?;
             iterations = iterations.max(checked_update(sweeps, update, tol, cap)?);
+            let r = a
+                .sweep_rows(k, z, x, &self.units, range, false)?
+                .ok_or(NOT_PLANNED)?;
+            residual = larger(residual, r);
         }
-        let residual = a
-            .sweep_rows(
-                k,
-                z,
-                x,
-                &self.checked,
-                0..self.checked.as_slice().len(),
-                false,
-            )?
-            .ok_or(NOT_PLANNED)?;
         Ok((iterations, residual))
     }
 
@@ -571,7 +587,7 @@ impl Blocks {
         row: &mut [f32],
         (tol, cap): (f32, u32),
     ) -> Result<(u32, f32), Error> {
-        relu_into(z, x);
+        k.relu_into(z, x);
         let units = self.units.as_slice();
         let mut iterations = 1;
         for seg in &self.segments {
@@ -650,13 +666,6 @@ fn checked_update(sweeps: u32, update: f32, tol: f32, cap: u32) -> Result<u32, E
         residual: update,
         tolerance: tol,
     })
-}
-
-/// `x = relu(z)`.
-pub(crate) fn relu_into(z: &[f32], x: &mut [f32]) {
-    for (xi, &zi) in x.iter_mut().zip(z) {
-        *xi = larger(0.0, zi);
-    }
 }
 
 #[cfg(test)]
@@ -814,6 +823,83 @@ mod tests {
             }
             prop_assert!((f64::from(xa) - ya).abs() <= 1e-4 * (1.0 + ya), "{} vs {}", xa, ya);
             prop_assert!((f64::from(xb) - yb).abs() <= 1e-4 * (1.0 + yb), "{} vs {}", xb, yb);
+        }
+    }
+
+    proptest! {
+        /// The residual `solve` reports is the true `max_i |relu(z_i + A_i x) - x_i|` of the state it returns over
+        /// all rows, recomputed here row by row with the same kernels: exact runs (rows of one, two and more
+        /// weights), self-loops, closed-form pairs and iterated components alike, converged or stopped at a loose
+        /// tolerance.
+        #[test]
+        fn solve_reports_the_true_residual(n in 1usize..30, density in 1u32..10, seed in any::<u64>(), loose in any::<bool>(), half in any::<bool>()) {
+            let mut s = seed | 1;
+            let mut next = || {
+                s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+                s
+            };
+            let mut dense: Vec<f32> = (0..n * n)
+                .map(|_| if next() % 16 < u64::from(density) { (next() % 2000) as f32 / 1000.0 - 1.0 } else { 0.0 })
+                .collect();
+            for row in dense.chunks_mut(n) {
+                let l1: f32 = row.iter().map(|v| v.abs()).sum();
+                if l1 > 0.0 {
+                    row.iter_mut().for_each(|v| *v *= 0.9 / l1);
+                }
+            }
+            let (ptr, idx, val) = csr(n, &dense);
+            let halves: Vec<half::f16> = val.iter().map(|&v| half::f16::from_f32(v)).collect();
+            let values = if half { Values::F16(&halves) } else { Values::F32(&val) };
+            let a = MatRef::csr(n, n, &ptr, Indices::U32(&idx), values).unwrap();
+            let Some(blocks) = Blocks::new(&a) else { return Ok(()) };
+            let z: Vec<f32> = (0..n).map(|_| (next() % 2000) as f32 / 1000.0 - 1.0).collect();
+            let tol = if loose { 1e-2 } else { 1e-6 };
+            for k in Kernels::all_available() {
+                let mut x = vec![0.0f32; n];
+                let (_, reported) = blocks.solve(&a, k, &z, &mut x, (tol, 10_000)).unwrap();
+                let truth = (0..n)
+                    .map(|i| (larger(0.0, z[i] + a.row_dot(k, i, &x).unwrap()) - x[i]).abs())
+                    .fold(0.0f32, larger);
+                prop_assert!((reported - truth).abs() <= 1e-6, "{:?}: reported {} vs {}", k.isa(), reported, truth);
+                if !loose {
+                    prop_assert!(reported <= 1e-5, "{:?}: {}", k.isa(), reported);
+                }
+            }
+        }
+    }
+
+    /// Rows of one or two weights (packed as `ShortRows`), half of them self-loops: the reported residual is their
+    /// evaluation with the final state, what `row_dot` gives up to the order of the sums, and not 0 (the closed
+    /// form of a self-loop is exact only up to rounding), so a solve that skipped it would be caught.
+    #[test]
+    fn short_self_loop_rows_report_their_rounding_residual() {
+        let n = 64;
+        let mut dense = vec![0.0f32; n * n];
+        for i in 0..n {
+            if i % 2 == 0 {
+                dense[i * n + i] = 0.3 + 0.4 * (i as f32 / n as f32);
+            }
+            if i > 0 {
+                dense[i * n + (i * 7) % i] = 0.45 - 0.9 * ((i % 5) as f32 / 5.0);
+            }
+        }
+        let (ptr, idx, val) = csr(n, &dense);
+        let a = MatRef::csr(n, n, &ptr, Indices::U32(&idx), Values::F32(&val)).unwrap();
+        let blocks = Blocks::new(&a).unwrap();
+        assert_eq!(blocks.summary.cyclic_blocks, 0);
+        let z: Vec<f32> = (0..n).map(|i| ((i * 37) % 19) as f32 / 9.0 - 0.7).collect();
+        for k in Kernels::all_available() {
+            let mut x = vec![0.0f32; n];
+            let (_, reported) = blocks.solve(&a, k, &z, &mut x, (1e-6, 100)).unwrap();
+            let truth = (0..n)
+                .map(|i| (larger(0.0, z[i] + a.row_dot(k, i, &x).unwrap()) - x[i]).abs())
+                .fold(0.0f32, larger);
+            assert!(
+                (reported - truth).abs() <= 1e-6,
+                "{:?}: {reported} vs {truth}",
+                k.isa()
+            );
+            assert!(reported > 0.0, "{:?}", k.isa());
         }
     }
 

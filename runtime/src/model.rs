@@ -9,7 +9,7 @@ use crate::blocks::{BlockStructure, Blocks};
 use crate::error::Error;
 use crate::fold::Fold;
 use crate::kernels::groups::RowGroups;
-use crate::kernels::{Kernels, MatRef};
+use crate::kernels::{DenseCopy, Kernels, MatRef};
 use crate::session::Session;
 use crate::solve::{SolveOptions, SolveStats};
 
@@ -51,6 +51,8 @@ pub(crate) struct Plan<'a> {
     /// The slot-major copy of a short-rowed CSR `A` for grouped sweeps, when single inputs take them (see
     /// `solve::row_groups`).
     pub(crate) groups: Option<RowGroups>,
+    /// A dense copy of `C` for single inputs, when `C` is dense enough for it to pay (`kernels/dense_copy.rs`).
+    pub(crate) c_dense: Option<DenseCopy>,
 }
 
 impl<'a> Plan<'a> {
@@ -64,8 +66,10 @@ impl<'a> Plan<'a> {
         let mat = |role: Role| view.matrix(role).map(MatRef::from_parsed).transpose();
         let (a, b, c, d) = (mat(Role::A)?, mat(Role::B)?, mat(Role::C)?, mat(Role::D)?);
         let blocks = a.as_ref().filter(|a| a.stored() > 0).and_then(Blocks::new);
+        let c_dense = c.as_ref().and_then(DenseCopy::of);
         let mut plan = Plan {
             blocks,
+            c_dense,
             fold: None,
             groups: None,
             n: dims.hidden as usize,

@@ -2,9 +2,7 @@
 
 use crate::error::{check_len, Error};
 use crate::model::Model;
-use crate::solve::{
-    add_product, all_finite, broadcast, solve_hidden, SolveOptions, SolveStats, Work,
-};
+use crate::solve::{add_product, broadcast, solve_hidden, SolveOptions, SolveStats, Work};
 
 /// Scratch buffers for predicting with a [`Model`]; one per thread.
 ///
@@ -129,7 +127,7 @@ impl Session {
         let folded = crate::fold::applies(plan, batch);
         let u = &mut self.u[..p * batch];
         if folded {
-            if !all_finite(inputs) {
+            if !k.all_finite(inputs) {
                 return Err(Error::NotFinite { what: "input" });
             }
         } else if batch == 1 {
@@ -145,7 +143,7 @@ impl Session {
             }
             k.transpose(samples, batch, p, u)?;
         }
-        if !folded && !all_finite(u) {
+        if !folded && !k.all_finite(u) {
             return Err(Error::NotFinite {
                 what: "input (after preprocessing)",
             });
@@ -164,16 +162,14 @@ impl Session {
         // y = c + C x + D u
         let y = &mut self.y[..q * batch];
         broadcast(plan.view.bias_y, batch, y);
-        add_product(
-            plan.c,
-            k,
-            &self.x[..n * batch],
-            batch,
-            y,
-            &mut self.low_rank,
-        )?;
+        // Single inputs multiply C's dense copy when it has one (cheaper than its gathers).
+        let c = match &plan.c_dense {
+            Some(dense) if batch == 1 => Some(dense.view()),
+            _ => plan.c,
+        };
+        add_product(c, k, &self.x[..n * batch], batch, y, &mut self.low_rank)?;
         add_product(plan.d, k, u, batch, y, &mut self.low_rank)?;
-        if !all_finite(y) {
+        if !k.all_finite(y) {
             return Err(Error::NotFinite { what: "output" });
         }
         if batch == 1 {

@@ -23,7 +23,6 @@
 //! silently unconverged answer. A non-finite update fails with [`Error::NotFinite`].
 
 use crate::anderson::{Anderson, BatchAnderson, MAX_DEPTH};
-use crate::blocks::relu_into;
 use crate::error::Error;
 use crate::kernels::groups::RowGroups;
 use crate::kernels::{larger, Kernels, MatRef, Storage};
@@ -201,13 +200,13 @@ pub(crate) fn solve_hidden(
         }
     }
     // Finite inputs and weights can still overflow here; relu would turn a NaN into 0 and hide it.
-    if !all_finite(z) {
+    if !k.all_finite(z) {
         return Err(Error::NotFinite {
             what: "pre-activation B u + b",
         });
     }
     let Some(a) = plan.a.filter(|a| a.stored() > 0) else {
-        relu_into(z, x);
+        k.relu_into(z, x);
         return Ok(SolveStats {
             iterations: 1,
             residual: 0.0,
@@ -241,7 +240,7 @@ pub(crate) fn solve_hidden(
             } else {
                 blocks.solve_batch(&a, k, z, x, batch, &mut prev[..batch], (tol, cap))?
             };
-            if !(residual.is_finite() && all_finite(x)) {
+            if !(residual.is_finite() && k.all_finite(x)) {
                 return Err(Error::NotFinite {
                     what: "hidden state",
                 });
@@ -302,7 +301,7 @@ pub(crate) fn solve_hidden(
         });
     }
     // x_0 = relu(z), the first Picard iterate from 0: exact when A x* happens to vanish.
-    relu_into(z, x);
+    k.relu_into(z, x);
     if solver == Solver::GroupedGaussSeidel {
         // The whole iteration in one kernel call (the residual is each sweep's update, computed in the sweep).
         // The slot-major copy of short rows when the model has one (same iteration, fewer gathers), else CSR.
@@ -322,7 +321,7 @@ pub(crate) fn solve_hidden(
             },
             Ok,
         )?;
-        if !(residual.is_finite() && all_finite(x)) {
+        if !(residual.is_finite() && k.all_finite(x)) {
             return Err(Error::NotFinite {
                 what: "hidden state",
             });
@@ -415,7 +414,7 @@ pub(crate) fn solve_hidden(
             });
         }
         if residual <= tol {
-            if !all_finite(x) {
+            if !k.all_finite(x) {
                 return Err(Error::NotFinite {
                     what: "hidden state",
                 });
@@ -508,9 +507,4 @@ pub(crate) fn row_groups(plan: &Plan) -> Option<RowGroups> {
 /// Whether `A` is stored CSR (the storage of the grouped sweep kernels).
 fn is_csr(a: MatRef) -> bool {
     matches!(a.storage(), Storage::Csr { .. })
-}
-
-/// Whether every value is finite; a branch-free reduction (no early exit) so it vectorises.
-pub(crate) fn all_finite(v: &[f32]) -> bool {
-    v.iter().fold(true, |ok, x| ok & x.is_finite())
 }

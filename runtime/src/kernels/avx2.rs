@@ -265,12 +265,19 @@ unsafe fn row_lanes<W: Weight, I: Index>(
                 let mask = _mm256_castsi256_ps(_mm256_loadu_si256(
                     TAIL.as_ptr().add(8 - t).cast::<__m256i>(),
                 ));
-                let xv = _mm256_mask_i32gather_ps::<4>(
-                    _mm256_setzero_ps(),
-                    xp,
-                    I::load8_avx(ip.add(k)),
-                    mask,
-                );
+                let iv = I::load8_avx(ip.add(k));
+                // Gathers cost about per lane, masked-off lanes included: a tail of at most 4 takes the
+                // 4-lane gather (2-3% of the compressed Fashion-MNIST B u, whose rows are mostly 10-20 long).
+                let xv = if t <= 4 {
+                    _mm256_zextps128_ps256(_mm_mask_i32gather_ps::<4>(
+                        _mm_setzero_ps(),
+                        xp,
+                        _mm256_castsi256_si128(iv),
+                        _mm256_castps256_ps128(mask),
+                    ))
+                } else {
+                    _mm256_mask_i32gather_ps::<4>(_mm256_setzero_ps(), xp, iv, mask)
+                };
                 // The lanes past the row hold the next rows' weights: masked to zero too, so that no weight of
                 // another row (which `MatRef` does not require to be finite) can turn this row's sum into NaN.
                 let wv = _mm256_and_ps(W::load8_avx(wp.add(k)), mask);
@@ -348,10 +355,16 @@ pub(crate) unsafe fn csr_matvec_add<W: Weight, I: Index>(
     }
 }
 
-/// The exact solve of rows whose inputs are final (see the portable `csr_rows_solve` in `kernels/mod.rs`):
-/// `x[i] <- g * max(0, z[i] + s_i * sum_{k, idx[k] != i} w[k] * x[idx[k]])` for `i` in `rows`, `g` from `gains`.
-/// Rows of 8 or more weights take the gathers of [`row_lanes`]; shorter ones (most rows of a sparse `A`) a
-/// scalar loop without bounds checks, which were half of its instructions.
+/// The exact solve of rows whose inputs are final, and the residual of the rows that read their own unit (see
+/// the portable `csr_rows_solve` in `kernels/mod.rs`): `x[i] <- g * max(0, z[i] + s_i * sum_{k, idx[k] != i}
+/// w[k] * x[idx[k]])` for `i` in `rows`, `g` from `gains`.
+///
+/// Rows of one or two weights (all 178 non-empty rows of `A` in the compressed Fashion-MNIST model) take a
+/// branch-free path: both weight slots are read (a single weight is slot 0, with slot 1 selected to 0), so rows
+/// of varying length cost no mispredicted loop exit, and every such row is evaluated again with its new value
+/// for the residual, unconditionally (bit for bit the first evaluation for a row without a self-loop, so 0).
+/// Longer rows take the gathers of [`row_lanes`] (8 or more weights) or a scalar loop without bounds checks, and
+/// are evaluated again only when they read their own unit.
 ///
 /// # Safety
 /// The contract of [`super::row_loops`] for a square CSR matrix, and: `z.len() == x.len() == row_ptr.len() - 1`,
@@ -367,28 +380,58 @@ pub(crate) unsafe fn csr_rows_solve<W: Weight, I: Index>(
     x: &mut [f32],
     rows: &[u32],
     gains: &[f32],
-) {
+) -> f32 {
     let (rp, ip, wp, zp) = (row_ptr.as_ptr(), idx.as_ptr(), w.as_ptr(), z.as_ptr());
+    // `sum_{k in s..e} w[k] x[idx[k]]`.
+    // SAFETY (of the calls below): row_ptr[i] <= s <= e <= w.len() == idx.len(), and idx[k] < x.len().
+    let dot = |x: &[f32], s: usize, e: usize| unsafe {
+        if e - s >= 8 {
+            hsum(row_lanes(w, idx, x, s, e))
+        } else {
+            let mut d = 0.0f32;
+            for k in s..e {
+                d += (*wp.add(k)).to_f32_avx() * *x.get_unchecked((*ip.add(k)).to_usize());
+            }
+            d
+        }
+    };
+    let mut r = 0.0f32;
     for (&i, &g) in rows.iter().zip(gains) {
         let i = i as usize;
         // SAFETY: i < x.len() == z.len() == row_ptr.len() - 1 (contract), so row_ptr[i], row_ptr[i + 1], z[i] and
         // x[i] are in bounds; row_ptr[i] <= k < row_ptr[i + 1] <= w.len() == idx.len(); idx[k] < x.len().
         unsafe {
             let (s, e) = (*rp.add(i) as usize, *rp.add(i + 1) as usize);
+            let (zi, si) = (*zp.add(i), super::row_scale(scales, i));
             *x.get_unchecked_mut(i) = 0.0;
-            let dot = if e - s >= 8 {
-                hsum(row_lanes(w, idx, x, s, e))
+            if e.wrapping_sub(s).wrapping_sub(1) < 2 {
+                // One or two weights, in slots s and l = e - 1 (the same slot for one weight, then selected out).
+                let l = e - 1;
+                let two = l > s;
+                let (j0, j1) = ((*ip.add(s)).to_usize(), (*ip.add(l)).to_usize());
+                let w0 = (*wp.add(s)).to_f32_avx();
+                let w1 = if two { (*wp.add(l)).to_f32_avx() } else { 0.0 };
+                let eval = |x: &[f32]| {
+                    let x1 = if two { *x.get_unchecked(j1) } else { 0.0 };
+                    zi + si * (w0 * *x.get_unchecked(j0) + w1 * x1)
+                };
+                let new = g * super::larger(0.0, eval(x));
+                *x.get_unchecked_mut(i) = new;
+                r = super::larger(r, (super::larger(0.0, eval(x)) - new).abs());
             } else {
-                let mut d = 0.0f32;
-                for k in s..e {
-                    d += (*wp.add(k)).to_f32_avx() * *x.get_unchecked((*ip.add(k)).to_usize());
+                let new = g * super::larger(0.0, zi + si * dot(x, s, e));
+                *x.get_unchecked_mut(i) = new;
+                // A row that neither reads its own unit nor has a gain other than 1 would repeat the same
+                // operations: its residual is 0 without them.
+                let reads_itself = (s..e).fold(false, |a, k| a | ((*ip.add(k)).to_usize() == i));
+                if reads_itself || g != 1.0 {
+                    let t = zi + si * dot(x, s, e);
+                    r = super::larger(r, (super::larger(0.0, t) - new).abs());
                 }
-                d
-            };
-            let t = *zp.add(i) + super::row_scale(scales, i) * dot;
-            *x.get_unchecked_mut(i) = g * super::larger(0.0, t);
+            }
         }
     }
+    r
 }
 
 super::row_loops!(#[target_feature(enable = "avx2,fma,f16c")]);

@@ -1,6 +1,6 @@
-//! Element-wise and layout operations of the solver (the ReLU update with its residual, and batch
-//! transposition), multiversioned: the same portable code compiled once for the baseline CPU and once with
-//! AVX2 enabled, plus an 8 x 8 AVX2 register transpose.
+//! Element-wise and layout operations of the solver (the ReLU update with its residual, `relu`, the finiteness
+//! checks, and batch transposition), multiversioned: the same portable code compiled once for the baseline CPU
+//! and once with AVX2 enabled, plus an 8 x 8 AVX2 register transpose.
 
 use super::Kernels;
 
@@ -40,6 +40,33 @@ fn relu_step_portable(t: &[f32], x: &mut [f32]) -> f32 {
 #[target_feature(enable = "avx2,fma")]
 fn relu_step_avx2(t: &[f32], x: &mut [f32]) -> f32 {
     relu_step_portable(t, x)
+}
+
+/// Whether every value is finite: the largest magnitude bit pattern (sign cleared) below that of infinity, an
+/// integer max reduction without early exit, so that it vectorises (NaN patterns are above infinity's).
+#[inline(always)]
+fn all_finite_portable(v: &[f32]) -> bool {
+    v.iter().fold(0u32, |m, x| m.max(x.to_bits() & 0x7fff_ffff)) < 0x7f80_0000
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn all_finite_avx2(v: &[f32]) -> bool {
+    all_finite_portable(v)
+}
+
+/// `x = relu(z)` (NaN becomes 0).
+#[inline(always)]
+fn relu_into_portable(z: &[f32], x: &mut [f32]) {
+    for (xi, &zi) in x.iter_mut().zip(z) {
+        *xi = larger(0.0, zi);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn relu_into_avx2(z: &[f32], x: &mut [f32]) {
+    relu_into_portable(z, x)
 }
 
 /// `dst = src^T` for a row-major `rows x cols` `src`, in 8 x 8 tiles.
@@ -130,6 +157,26 @@ impl Kernels {
         }
     }
 
+    /// Whether every value of `v` is finite (the checks of inputs, pre-activations, states and outputs).
+    pub fn all_finite(self, v: &[f32]) -> bool {
+        match self.isa() {
+            // SAFETY: the token proves AVX2 and FMA.
+            #[cfg(target_arch = "x86_64")]
+            super::Isa::Avx2 => unsafe { all_finite_avx2(v) },
+            _ => all_finite_portable(v),
+        }
+    }
+
+    /// `x = relu(z)` element-wise over the common length (NaN entries of `z` become 0).
+    pub fn relu_into(self, z: &[f32], x: &mut [f32]) {
+        match self.isa() {
+            // SAFETY: the token proves AVX2 and FMA.
+            #[cfg(target_arch = "x86_64")]
+            super::Isa::Avx2 => unsafe { relu_into_avx2(z, x) },
+            _ => relu_into_portable(z, x),
+        }
+    }
+
     /// `dst = src^T`: `src` is row-major `rows x cols`, `dst` becomes row-major `cols x rows`. Used to turn
     /// sample-major batches into the kernels' columns x batch layout and back.
     pub fn transpose(
@@ -182,6 +229,17 @@ mod tests {
                         prop_assert_eq!(dst[c * rows + r], src[r * cols + c]);
                     }
                 }
+            }
+        }
+
+        #[test]
+        fn all_finite_and_relu_match_definition(v in proptest::collection::vec(prop_oneof![-5.0f32..5.0, Just(f32::INFINITY), Just(f32::NEG_INFINITY), Just(f32::NAN)], 0..40)) {
+            for k in Kernels::all_available() {
+                prop_assert_eq!(k.all_finite(&v), v.iter().all(|x| x.is_finite()));
+                let mut x = vec![-1.0f32; v.len()];
+                k.relu_into(&v, &mut x);
+                let want: Vec<f32> = v.iter().map(|&vi| if vi > 0.0 { vi } else { 0.0 }).collect();
+                prop_assert_eq!(x, want);
             }
         }
 

@@ -690,6 +690,12 @@ impl<'a> MatRef<'a> {
     /// that order, `x_i <- g * max(0, z_i + sum_{j != i} M_ij x_j)` with `g` the matching entry of `gains`: with
     /// `g = 1` the evaluation of a row without a self-loop, with `g = 1 / (1 - M_ii)` the exact fixed point of
     /// `x_i = relu(M_ii x_i + r)` for `|M_ii| < 1` (`relu` is positively homogeneous). `None` for low-rank storage.
+    ///
+    /// Returns the residual `max_i |relu(z_i + M[i, :] x) - x_i|` over these rows, each row with its new value as
+    /// it is set: a row that reads its own unit (or has a gain other than 1) is evaluated again; any other row
+    /// would repeat the same operations on the same inputs, so its residual is exactly 0. It stays the residual of the final state
+    /// as long as the caller changes none of the rows' inputs afterwards (a dependency order: each row's inputs
+    /// final before it, as in the block-triangular solve).
     pub fn solve_rows(
         &self,
         k: Kernels,
@@ -698,28 +704,22 @@ impl<'a> MatRef<'a> {
         rows: &RowList,
         range: core::ops::Range<usize>,
         gains: &[f32],
-    ) -> Result<Option<()>, MatrixError> {
+    ) -> Result<Option<f32>, MatrixError> {
         let rows = self.checked_rows(z, x, rows, range)?;
         check_len("gains", gains.len(), rows.len())?;
         Ok(match self.storage {
-            Storage::Dense { values } => {
-                with_values!(values, |w, s| on_backend!(
-                    k,
-                    dense_rows_solve(w, s, z, x, rows, gains)
-                ));
-                Some(())
-            }
+            Storage::Dense { values } => Some(with_values!(values, |w, s| on_backend!(
+                k,
+                dense_rows_solve(w, s, z, x, rows, gains)
+            ))),
             Storage::Csr {
                 row_ptr,
                 col_idx,
                 values,
-            } => {
-                with_values!(values, |w, s| with_indices!(col_idx, |idx| on_backend!(
-                    k,
-                    csr_rows_solve(row_ptr, idx, w, s, z, x, rows, gains)
-                )));
-                Some(())
-            }
+            } => Some(with_values!(values, |w, s| with_indices!(
+                col_idx,
+                |idx| on_backend!(k, csr_rows_solve(row_ptr, idx, w, s, z, x, rows, gains))
+            ))),
             Storage::LowRank { .. } => None,
         })
     }

@@ -10,20 +10,24 @@
 //! weight `M[i, j]` does one AXPY `Y[i, :] += M[i, j] * X[j, :]` over contiguous batch lanes, the layout that
 //! vectorises for any sparsity pattern.
 
+mod dense_copy;
 mod element;
 mod elementwise;
 pub(crate) mod groups;
 mod matrix;
 mod scalar;
+mod short_rows;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 
+pub(crate) use dense_copy::DenseCopy;
 pub use element::{Index, Weight};
 pub(crate) use elementwise::larger;
 pub use matrix::{Indices, MatRef, MatrixError, RowList, Storage, Values};
+pub(crate) use short_rows::ShortRows;
 
 /// An instruction-set family the kernels are compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -170,16 +174,26 @@ macro_rules! row_loops {
             r
         }
 
-        /// [`csr_rows_solve`] for a dense square matrix.
+        /// [`csr_rows_solve`] for a dense square matrix (a row reads its own unit when its diagonal weight is
+        /// not zero).
         $(#[$attr])*
-        pub(crate) unsafe fn dense_rows_solve<W: Weight>(w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: &[u32], gains: &[f32]) {
+        pub(crate) unsafe fn dense_rows_solve<W: Weight>(w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: &[u32], gains: &[f32]) -> f32 {
             let n = x.len();
+            let mut r = 0.0f32;
             for (&i, &g) in rows.iter().zip(gains) {
                 let i = i as usize;
+                let row = &w[i * n..(i + 1) * n];
                 x[i] = 0.0;
                 // SAFETY: the module's contract.
-                x[i] = g * super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { dot(&w[i * n..(i + 1) * n], x) });
+                let new = g * super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { dot(row, x) });
+                x[i] = new;
+                if row[i].to_f32() != 0.0 || g != 1.0 {
+                    // SAFETY: as above.
+                    let t = z[i] + super::row_scale(scales, i) * unsafe { dot(row, x) };
+                    r = super::larger(r, (super::larger(0.0, t) - new).abs());
+                }
             }
+            r
         }
 
         /// [`csr_rows_relu`] (writing) repeated until its update is at most `tol` or not finite, at most `cap`
@@ -293,27 +307,41 @@ macro_rules! csr_matvec_by_rows {
 use csr_matvec_by_rows;
 
 /// The portable exact solve of rows with final inputs (the scalar and NEON backends; AVX2 has an unchecked
-/// version for the short rows of `A`, where bounds checks were half the instructions). Same safety contract as
-/// [`row_loops`].
+/// version with a branch-free path for rows of one or two weights, most rows of a sparse `A`). Same safety
+/// contract as [`row_loops`].
 macro_rules! csr_rows_solve_portable {
     ($(#[$attr:meta])*) => {
         /// The exact solve of rows whose inputs are final: `x[i] <- g * max(0, z[i] + s_i * sum_{k, idx[k] != i}
         /// w[k] * x[idx[k]])` for the `i` of `rows` in that order, `g` the matching entry of `gains`. With `g = 1`
         /// this evaluates a row without a self-loop; with `g = 1 / (1 - A_ii)` it is the fixed point of
         /// `x_i = relu(A_ii x_i + r)`, `|A_ii| < 1` (`x_i` is zeroed first so the row's own weight reads 0).
-        /// Caller contract additionally: `z.len() == x.len() == row_ptr.len() - 1`, every entry of `rows` below
-        /// that, `gains.len() >= rows.len()`.
+        ///
+        /// Returns the residual `max_i |relu(z[i] + s_i sum_k w[k] x[idx[k]]) - x[i]|` of the solved rows, the
+        /// row evaluated again with its new value, for the rows that read their own unit or have a gain other
+        /// than 1; any other row would repeat the same operations on the same values, so its residual is 0 by
+        /// construction (as long as its inputs stay as they are: the caller's dependency order). Caller contract additionally:
+        /// `z.len() == x.len() == row_ptr.len() - 1`, every entry of `rows` below that,
+        /// `gains.len() >= rows.len()`.
         #[allow(clippy::too_many_arguments)]
         $(#[$attr])*
-        pub(crate) unsafe fn csr_rows_solve<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: &[u32], gains: &[f32]) {
+        pub(crate) unsafe fn csr_rows_solve<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: &[u32], gains: &[f32]) -> f32 {
+            let mut r = 0.0f32;
             for (&i, &g) in rows.iter().zip(gains) {
                 let i = i as usize;
                 let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
+                let (w, idx) = (&w[s..e], &idx[s..e]);
                 x[i] = 0.0;
                 // No running residual here, so the F16C widening (`CHAIN = false`) cannot chain the rows.
                 // SAFETY: the module's contract.
-                x[i] = g * super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { gather_dot::<W, I, false>(&w[s..e], &idx[s..e], x) });
+                let new = g * super::larger(0.0, z[i] + super::row_scale(scales, i) * unsafe { gather_dot::<W, I, false>(w, idx, x) });
+                x[i] = new;
+                if g != 1.0 || idx.iter().any(|j| j.to_usize() == i) {
+                    // SAFETY: as above.
+                    let t = z[i] + super::row_scale(scales, i) * unsafe { gather_dot::<W, I, false>(w, idx, x) };
+                    r = super::larger(r, (super::larger(0.0, t) - new).abs());
+                }
             }
+            r
         }
 
     };

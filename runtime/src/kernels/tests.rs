@@ -356,8 +356,8 @@ proptest! {
 proptest! {
     #![proptest_config(config())]
 
-    /// `sweep_rows` (write and residual-only) and `solve_rows` over a random subset of rows in a random order equal
-    /// their sequential f64 definitions.
+    /// `sweep_rows` (write and residual-only) and `solve_rows` (with its residual) over a random subset of rows in
+    /// a random order, with random gains, equal their sequential f64 definitions.
     #[test]
     fn row_subsets_match_reference(n in 1usize..40, shape in 0u8..2, vkind in 0u8..4, wide in any::<bool>(), density in 0u32..100, seed in any::<u64>(), keep in 0usize..40) {
         let case = Case::random(n, n, shape, vkind, wide, density, seed);
@@ -373,7 +373,7 @@ proptest! {
         // Sequential definitions in f64: the sweep, the residual at x0, and the solve (own weight read as 0).
         let (mut sweep, mut solve) = (x0.iter().map(|&v| f64::from(v)).collect::<Vec<_>>(), x0.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
         let mut mag = vec![0.0f64; n];
-        let (mut sweep_r, mut residual) = (0.0f64, 0.0f64);
+        let (mut sweep_r, mut residual, mut solve_r) = (0.0f64, 0.0f64, 0.0f64);
         for (&i, &g) in order.iter().zip(&gains) {
             let i = i as usize;
             let row = |x: &[f64], skip: bool| f64::from(z[i]) + (0..n).filter(|&j| !(skip && j == i)).map(|j| case.dense[i * n + j] * x[j]).sum::<f64>();
@@ -384,6 +384,8 @@ proptest! {
             sweep_r = sweep_r.max((t - sweep[i]).abs());
             sweep[i] = t;
             solve[i] = f64::from(g) * row(&solve, true).max(0.0);
+            // solve_rows' residual: each row with its new value, when it is set.
+            solve_r = solve_r.max((row(&solve, false).max(0.0) - solve[i]).abs());
         }
         for k in Kernels::all_available() {
             let mut x = x0.clone();
@@ -404,8 +406,9 @@ proptest! {
             let mut c = x0.clone();
             prop_assert_eq!(m.iterate_rows(k, &z, &mut c, &rows, 0..len, f32::INFINITY, 3).unwrap().unwrap().0, 1);
             let mut x = x0.clone();
-            m.solve_rows(k, &z, &mut x, &rows, 0..len, &gains).unwrap().unwrap();
+            let r = m.solve_rows(k, &z, &mut x, &rows, 0..len, &gains).unwrap().unwrap();
             assert_close(&x, &solve, &mag, &format!("{:?} solve_rows", k.isa()))?;
+            prop_assert!((f64::from(r) - solve_r).abs() <= 1e-4 * (1.0 + solve_r), "{:?}: {} vs {}", k.isa(), r, solve_r);
         }
     }
 }
