@@ -34,6 +34,7 @@ extern "C" {
 #define WOLFPACK_METHOD_GAUSS_SEIDEL 2
 #define WOLFPACK_METHOD_ANDERSON 3
 #define WOLFPACK_METHOD_BLOCK_TRIANGULAR 4
+#define WOLFPACK_METHOD_GROUPED_GAUSS_SEIDEL 5
 
 /* An opaque loaded model with the scratch of its predictions. */
 typedef struct wolfpack_model wolfpack_model;

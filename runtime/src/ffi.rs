@@ -41,6 +41,8 @@ pub const WOLFPACK_METHOD_GAUSS_SEIDEL: i32 = 2;
 pub const WOLFPACK_METHOD_ANDERSON: i32 = 3;
 /// The block-triangular solve (dense or CSR `A`).
 pub const WOLFPACK_METHOD_BLOCK_TRIANGULAR: i32 = 4;
+/// Grouped Gauss-Seidel sweeps (eight rows at a time, Jacobi inside a group; single inputs with a CSR `A`).
+pub const WOLFPACK_METHOD_GROUPED_GAUSS_SEIDEL: i32 = 5;
 
 /// Solver overrides (`wolfpack_options` in C); a null pointer means all defaults.
 #[repr(C)]
@@ -70,6 +72,7 @@ impl WolfpackOptions {
                 },
             },
             WOLFPACK_METHOD_BLOCK_TRIANGULAR => Method::BlockTriangular,
+            WOLFPACK_METHOD_GROUPED_GAUSS_SEIDEL => Method::GroupedGaussSeidel,
             m => {
                 return Err((
                     WOLFPACK_ERR_ARGUMENT,

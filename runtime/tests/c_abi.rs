@@ -118,6 +118,10 @@ fn header_status_codes_match() {
             "WOLFPACK_METHOD_BLOCK_TRIANGULAR",
             WOLFPACK_METHOD_BLOCK_TRIANGULAR,
         ),
+        (
+            "WOLFPACK_METHOD_GROUPED_GAUSS_SEIDEL",
+            WOLFPACK_METHOD_GROUPED_GAUSS_SEIDEL,
+        ),
     ];
     let defines: Vec<(String, i32)> = HEADER
         .lines()
@@ -301,6 +305,10 @@ fn solver_options_reach_the_solver() {
             (WOLFPACK_METHOD_GAUSS_SEIDEL, Method::GaussSeidel),
             (WOLFPACK_METHOD_ANDERSON, Method::Anderson { depth: 5 }),
             (WOLFPACK_METHOD_BLOCK_TRIANGULAR, Method::BlockTriangular),
+            (
+                WOLFPACK_METHOD_GROUPED_GAUSS_SEIDEL,
+                Method::GroupedGaussSeidel,
+            ),
         ] {
             let o = options(c, 1e-7, 0);
             assert_eq!(

@@ -92,6 +92,10 @@ pub enum MethodArg {
     GaussSeidel,
     /// The block-triangular solve (strongly connected components of A), whatever their size.
     BlockTriangular,
+    /// Grouped Gauss-Seidel: eight rows at a time, Jacobi inside a group, groups in order (single inputs, CSR A).
+    GroupedGaussSeidel,
+    /// Picard with Anderson acceleration over the last 5 iterates.
+    Anderson,
 }
 
 impl From<MethodArg> for Method {
@@ -101,6 +105,8 @@ impl From<MethodArg> for Method {
             MethodArg::Picard => Method::Picard,
             MethodArg::GaussSeidel => Method::GaussSeidel,
             MethodArg::BlockTriangular => Method::BlockTriangular,
+            MethodArg::GroupedGaussSeidel => Method::GroupedGaussSeidel,
+            MethodArg::Anderson => Method::Anderson { depth: 5 },
         }
     }
 }
