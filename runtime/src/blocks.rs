@@ -60,7 +60,15 @@ pub(crate) struct Segment {
     pub(crate) cyclic: bool,
     /// For a 2-unit component of a contraction: `[A_aa, A_ab, A_ba, A_bb]`, its closed form for single inputs.
     pub(crate) pair: Option<[f32; 4]>,
+    /// For a component of 3 to [`SMALL_MAX`] units: where its dense `m x m` block of `A` starts in
+    /// [`Blocks::small`], iterated on its own for single inputs (see [`Blocks::solve`]).
+    pub(crate) small: Option<usize>,
 }
+
+/// The largest cyclic component whose block of `A` is copied dense for single inputs: its iteration then runs on
+/// a few registers' worth of values instead of re-reading the component's sparse rows (with their inputs from
+/// outside the component) in every sweep.
+pub(crate) const SMALL_MAX: usize = 8;
 
 /// The evaluation plan of `x = relu(A x + z)` for a dense or CSR `A`.
 #[derive(Clone, Debug)]
@@ -78,6 +86,8 @@ pub(crate) struct Blocks {
     /// `units` packed for the exact solve of single inputs, when all their rows are of one or two weights
     /// (`kernels/short_rows.rs`).
     pub(crate) short: Option<ShortRows>,
+    /// The dense blocks of the small cyclic components (`Segment::small`), row-major, one after the other.
+    pub(crate) small: Vec<f32>,
 }
 
 /// The sparsity graph of `A` in CSR form: `targets[start[i]..start[i + 1]]` are the units row `i` reads
@@ -281,6 +291,7 @@ struct Builder {
     gains: Vec<f32>,
     checked: Vec<u32>,
     segments: Vec<Segment>,
+    small: Vec<f32>,
     summary: BlockStructure,
     /// Per unit: (the exact run it is in, numbered from 1, or 0; its level there).
     level: Vec<(u32, u32)>,
@@ -299,6 +310,7 @@ impl Builder {
             gains: Vec::with_capacity(n),
             checked: Vec::new(),
             segments: Vec::new(),
+            small: Vec::new(),
             summary: BlockStructure::default(),
             level: vec![(0, 0); n],
             runs: 0,
@@ -342,6 +354,7 @@ impl Builder {
                 range: at..at,
                 cyclic: false,
                 pair: None,
+                small: None,
             });
         }
         let run = self.runs;
@@ -387,10 +400,20 @@ impl Builder {
             })
             // Rows of L1 norm below 1 (a contraction); anything else is iterated.
             .filter(|m| m[0].abs() + m[1].abs() < 1.0 && m[2].abs() + m[3].abs() < 1.0);
+        let small = (3..=SMALL_MAX).contains(&members.len()).then(|| {
+            let start = self.small.len();
+            for &i in members {
+                for &j in members {
+                    self.small.push(entry(a, i as usize, j as usize));
+                }
+            }
+            start
+        });
         self.segments.push(Segment {
             range: begin..self.units.len(),
             cyclic: true,
             pair,
+            small,
         });
         let s = &mut self.summary;
         s.pairs += usize::from(pair.is_some());
@@ -456,6 +479,7 @@ impl Builder {
             segments: self.segments,
             summary: self.summary,
             short,
+            small: self.small,
         })
     }
 }
@@ -562,6 +586,23 @@ impl Blocks {
                 x[p] = larger(0.0, z[p]);
                 x[q] = larger(0.0, z[q]);
             }
+            if let Some(start) = seg.small {
+                let members = &self.units.as_slice()[range];
+                let m = members.len();
+                let (sweeps, r) = small_component(
+                    a,
+                    k,
+                    z,
+                    x,
+                    members,
+                    &self.small[start..start + m * m],
+                    tol,
+                    cap,
+                )?;
+                iterations = iterations.max(sweeps);
+                residual = larger(residual, r);
+                continue;
+            }
             let (sweeps, update) = a
                 .iterate_rows(k, z, x, &self.units, range.clone(), tol, cap)?
                 .ok_or(NOT_PLANNED)?;
@@ -628,6 +669,160 @@ impl Blocks {
         }
         Ok((iterations, residual))
     }
+}
+
+/// Solves one small cyclic component `x_c = relu(M x_c + r)` for a single input, where `M` (`block`, `m x m`
+/// row-major) is `A` restricted to the component and `r = z_c + A_{c,rest} x_rest` is read once from the final
+/// values outside it.
+///
+/// Each iteration first tries the exact solution of the current activation pattern (semismooth Newton on the
+/// piecewise-linear equation `x = relu(M x + r)`): with `S = {i : (M x + r)_i > 0}`, `(I - M_SS) y_S = r_S`,
+/// `y = 0` elsewhere. `I - M_SS` is strictly diagonally dominant (the rows of `M` have L1 norm below 1), so
+/// elimination without pivoting is stable. The candidate is kept only if its true residual
+/// `max_i |y_i - relu(r_i + M_i y)|` is within `tol`; otherwise it replaces `x` if its residual is smaller, and one
+/// Gauss-Seidel sweep updates `x` and the pattern. The sweeps alone converge (a max-norm contraction from any
+/// start), so the loop ends either way. Returns the
+/// iterations and the true residual of the answer.
+#[allow(clippy::too_many_arguments)]
+fn small_component(
+    a: &MatRef,
+    k: Kernels,
+    z: &[f32],
+    x: &mut [f32],
+    members: &[u32],
+    block: &[f32],
+    tol: f32,
+    cap: u32,
+) -> Result<(u32, f32), Error> {
+    let m = members.len();
+    let (mut r, mut xs) = ([0.0f32; SMALL_MAX], [0.0f32; SMALL_MAX]);
+    // The component's own units read as 0, so the row products give only what comes from outside it.
+    for &u in members {
+        x[u as usize] = 0.0;
+    }
+    for (ri, &u) in r.iter_mut().zip(members) {
+        *ri = z[u as usize] + a.row_dot(k, u as usize, x)?;
+    }
+    let r = &r[..m];
+    for (xi, &ri) in xs.iter_mut().zip(r) {
+        *xi = larger(0.0, ri);
+    }
+    let pre = |xs: &[f32], i: usize| -> f32 {
+        r[i] + block[i * m..(i + 1) * m]
+            .iter()
+            .zip(xs)
+            .map(|(w, v)| w * v)
+            .sum::<f32>()
+    };
+    let residual_of = |xs: &[f32]| -> f32 {
+        (0..m).fold(0.0f32, |acc, i| {
+            larger(acc, (larger(0.0, pre(xs, i)) - xs[i]).abs())
+        })
+    };
+    let mut answer = None;
+    for iteration in 1..=cap {
+        if let Some(y) = pattern_solution(block, r, &xs[..m], &pre) {
+            let res = residual_of(&y[..m]);
+            if res <= tol {
+                answer = Some((iteration, res, y));
+                break;
+            }
+            // A closer pattern solution is a better start for the sweep (a Newton step, safeguarded).
+            if res < residual_of(&xs[..m]) {
+                xs = y;
+            }
+        }
+        let mut update = 0.0f32;
+        for i in 0..m {
+            let v = larger(0.0, pre(&xs[..m], i));
+            update = larger(update, (v - xs[i]).abs());
+            xs[i] = v;
+        }
+        if !update.is_finite() {
+            return Err(Error::NotFinite {
+                what: "hidden state",
+            });
+        }
+        if update <= tol {
+            answer = Some((iteration, residual_of(&xs[..m]), xs));
+            break;
+        }
+        if iteration == cap {
+            return Err(Error::NotConverged {
+                iterations: cap,
+                residual: update,
+                tolerance: tol,
+            });
+        }
+    }
+    let Some((iterations, residual, y)) = answer else {
+        // cap == 0: no iteration allowed.
+        return Err(Error::NotConverged {
+            iterations: 0,
+            residual: f32::INFINITY,
+            tolerance: tol,
+        });
+    };
+    for (&u, &v) in members.iter().zip(&y[..m]) {
+        x[u as usize] = v;
+    }
+    Ok((iterations, residual))
+}
+
+/// The solution of the activation pattern of `xs` (see [`small_component`]), in f64; `None` if a pivot vanishes
+/// (impossible for a contraction, kept for safety) or the answer is not finite.
+fn pattern_solution(
+    block: &[f32],
+    r: &[f32],
+    xs: &[f32],
+    pre: &impl Fn(&[f32], usize) -> f32,
+) -> Option<[f32; SMALL_MAX]> {
+    let m = r.len();
+    let mut active = [0usize; SMALL_MAX];
+    let mut s = 0;
+    for i in 0..m {
+        if pre(xs, i) > 0.0 {
+            active[s] = i;
+            s += 1;
+        }
+    }
+    let active = &active[..s];
+    // (I - M_SS) y = r_S, row-major s x (s + 1) with the right-hand side last.
+    let mut g = [[0.0f64; SMALL_MAX + 1]; SMALL_MAX];
+    for (row, &i) in g.iter_mut().zip(active) {
+        for (c, &j) in active.iter().enumerate() {
+            row[c] = f64::from(u8::from(i == j)) - f64::from(block[i * m + j]);
+        }
+        row[s] = f64::from(r[i]);
+    }
+    for p in 0..s {
+        let pivot = g[p][p];
+        if pivot == 0.0 {
+            return None;
+        }
+        let (top, rest) = g.split_at_mut(p + 1);
+        let pivot_row = &top[p];
+        for row in &mut rest[..s - p - 1] {
+            let f = row[p] / pivot;
+            for (v, &w) in row[p..=s].iter_mut().zip(&pivot_row[p..=s]) {
+                *v -= f * w;
+            }
+        }
+    }
+    let mut y = [0.0f32; SMALL_MAX];
+    let mut ys = [0.0f64; SMALL_MAX];
+    for p in (0..s).rev() {
+        let tail: f64 = (p + 1..s).map(|c| g[p][c] * ys[c]).sum();
+        ys[p] = (g[p][s] - tail) / g[p][p];
+    }
+    for (&i, &v) in active.iter().zip(&ys) {
+        if !v.is_finite() {
+            return None;
+        }
+        // A negative value is an inconsistent pattern; clamped, the residual test rejects it.
+        y[i] = (v as f32).max(0.0);
+    }
+    Some(y)
 }
 
 /// A plan only exists for dense and CSR `A`, whose row kernels never answer `None`.
@@ -900,6 +1095,73 @@ mod tests {
                 k.isa()
             );
             assert!(reported > 0.0, "{:?}", k.isa());
+        }
+    }
+
+    /// Small cyclic components (3 to `SMALL_MAX` units, each reading the next around a cycle, plus a dense
+    /// inner block and inputs from an exact unit outside): the answer is the f64 fixed point within the tolerance,
+    /// whatever the sign pattern, and the exact solution of the activation pattern ends the iteration early.
+    #[test]
+    fn small_components_reach_the_fixed_point() {
+        for m in 3..=SMALL_MAX {
+            for pattern in 0..6u32 {
+                let n = m + 1;
+                let mut dense = vec![0.0f32; n * n];
+                for i in 0..m {
+                    for j in 0..m {
+                        let sign = if (i * 3 + j + pattern as usize).is_multiple_of(3) {
+                            -1.0
+                        } else {
+                            1.0
+                        };
+                        dense[i * n + j] =
+                            sign * (0.05 + 0.1 * ((i + 2 * j + pattern as usize) % 4) as f32);
+                    }
+                    dense[i * n + m] = 0.3 - 0.2 * (i % 3) as f32;
+                    let l1: f32 = dense[i * n..(i + 1) * n].iter().map(|v| v.abs()).sum();
+                    dense[i * n..(i + 1) * n]
+                        .iter_mut()
+                        .for_each(|v| *v *= 0.9 / l1);
+                }
+                let (ptr, idx, val) = csr(n, &dense);
+                let a = MatRef::csr(n, n, &ptr, Indices::U32(&idx), Values::F32(&val)).unwrap();
+                let blocks = Blocks::new(&a).unwrap();
+                assert_eq!(blocks.summary.largest_block, m);
+                assert!(blocks.segments.iter().any(|s| s.small.is_some()));
+                let z: Vec<f32> = (0..n)
+                    .map(|i| ((i as u32 * 7 + pattern * 5) % 11) as f32 / 5.0 - 1.0)
+                    .collect();
+                // The f64 reference: Picard to convergence.
+                let mut want = vec![0.0f64; n];
+                for _ in 0..2000 {
+                    want = (0..n)
+                        .map(|i| {
+                            let t: f64 =
+                                (0..n).map(|j| f64::from(dense[i * n + j]) * want[j]).sum();
+                            (t + f64::from(z[i])).max(0.0)
+                        })
+                        .collect();
+                }
+                for k in Kernels::all_available() {
+                    let mut x = vec![0.0f32; n];
+                    let (iterations, residual) =
+                        blocks.solve(&a, k, &z, &mut x, (1e-6, 100)).unwrap();
+                    for (got, want) in x.iter().zip(&want) {
+                        assert!(
+                            (f64::from(*got) - want).abs() <= 1e-5,
+                            "m {m} pattern {pattern}: {x:?} vs {want:?}"
+                        );
+                    }
+                    assert!(
+                        residual <= 1e-6,
+                        "m {m} pattern {pattern}: residual {residual}"
+                    );
+                    assert!(
+                        iterations <= 4,
+                        "m {m} pattern {pattern}: {iterations} iterations"
+                    );
+                }
+            }
         }
     }
 
