@@ -14,16 +14,7 @@ use wolfpack_runtime::format::Role;
 use wolfpack_runtime::kernels::{Kernels, MatRef, Storage, Values};
 use wolfpack_runtime::{Model, Session, SolveOptions};
 
-/// The pixels of an IDX image file (gzip or not) as f32, the first `count` images of `p` values.
-fn images(path: &str, p: usize, count: usize) -> Vec<f32> {
-    let idx = wolfpack::data::idx::read(std::path::Path::new(path))
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    idx.data
-        .iter()
-        .take(p * count)
-        .map(|&b| f32::from(b))
-        .collect()
-}
+mod common;
 
 /// The least disturbed of 31 rounds of at least `round` (see `rounds_per_call`).
 fn best(f: impl FnMut(), _rounds: usize, round: Duration) -> f64 {
@@ -33,14 +24,12 @@ fn best(f: impl FnMut(), _rounds: usize, round: Duration) -> f64 {
 fn main() {
     let mut args = std::env::args().skip(1);
     let model_path = args.next().unwrap_or("/tmp/final/m10000.wpk".into());
-    let images_path = args
-        .next()
-        .unwrap_or("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz".into());
+    let images_path = args.next().unwrap_or(common::TEST_IMAGES.into());
     let model = Model::open(&model_path).expect("model loads");
     let (n, p, q) = (model.n_hidden(), model.n_inputs(), model.n_outputs());
     let k: Kernels = model.kernels();
     let count = 1000;
-    let inputs = images(&images_path, p, count);
+    let inputs = common::images(&images_path, p, count);
     let round = Duration::from_millis(20);
     println!(
         "{model_path}: n = {n}, p = {p}, q = {q}; {}; kernels {:?}; {}; blocks {:?}",

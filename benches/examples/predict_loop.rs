@@ -10,24 +10,17 @@
 use wolfpack_benches::Clock;
 use wolfpack_runtime::{Model, Session};
 
+mod common;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let model_path = args.next().unwrap_or("/tmp/final/m10000.wpk".into());
-    let images_path = args
-        .next()
-        .unwrap_or("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz".into());
+    let images_path = args.next().unwrap_or(common::TEST_IMAGES.into());
     let seconds: f64 = args.next().map_or(5.0, |s| s.parse().expect("SECONDS"));
     let model = Model::open(&model_path).expect("model loads");
     let (p, q) = (model.n_inputs(), model.n_outputs());
     let count = 1000;
-    let idx = wolfpack::data::idx::read(std::path::Path::new(&images_path))
-        .unwrap_or_else(|e| panic!("{images_path}: {e}"));
-    let inputs: Vec<f32> = idx
-        .data
-        .iter()
-        .take(p * count)
-        .map(|&b| f32::from(b))
-        .collect();
+    let inputs = common::images(&images_path, p, count);
     let mut session = Session::new(&model);
     let mut y = vec![0.0f32; q];
     let clock = Clock::start();

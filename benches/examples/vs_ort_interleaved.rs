@@ -4,7 +4,7 @@
 //!
 //! `cargo run --release -p wolfpack-benches --example vs_ort_interleaved [MODEL.wpk] [MODEL.onnx] [IMAGES] [ROUNDS]`
 //!
-//! Defaults: `/tmp/final/m10000.wpk`, `/work/wt-load/target/onnx-bench/fashion_mlp_784_256_10_plain.onnx` (ORT's
+//! Defaults: `/tmp/final/m10000.wpk`, `target/onnx-bench/fashion_mlp_784_256_10_plain.onnx` (ORT's
 //! dense 784-256-10 MLP peer), the Fashion-MNIST test images (the first 1,000, cycled, raw 0-255 pixels as
 //! `wolfpack bench --inputs` gives them), 31 rounds of 20 ms of thread CPU time each. Needs `ORT_DYLIB_PATH` (or
 //! `scripts/setup.sh`). Prints, per engine, the best and the median round, and the ratios.
@@ -15,15 +15,15 @@ use wolfpack::onnx::ort_runtime::OrtModel;
 use wolfpack_benches::{interleaved_rounds, Clock};
 use wolfpack_runtime::{Model, Session};
 
+mod common;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let wpk = args.next().unwrap_or("/tmp/final/m10000.wpk".into());
     let onnx = args
         .next()
-        .unwrap_or("/work/wt-load/target/onnx-bench/fashion_mlp_784_256_10_plain.onnx".into());
-    let images = args
-        .next()
-        .unwrap_or("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz".into());
+        .unwrap_or("target/onnx-bench/fashion_mlp_784_256_10_plain.onnx".into());
+    let images = args.next().unwrap_or(common::TEST_IMAGES.into());
     let rounds: usize = args.next().map_or(31, |s| s.parse().expect("ROUNDS"));
     let model = Model::open(&wpk).expect("model loads");
     let mut ort = OrtModel::from_file(std::path::Path::new(&onnx), 1)
@@ -35,14 +35,7 @@ fn main() {
         "the two models take inputs of different sizes"
     );
     let count = 1000;
-    let idx = wolfpack::data::idx::read(std::path::Path::new(&images))
-        .unwrap_or_else(|e| panic!("{images}: {e}"));
-    let inputs: Vec<f32> = idx
-        .data
-        .iter()
-        .take(p * count)
-        .map(|&b| f32::from(b))
-        .collect();
+    let inputs = common::images(&images, p, count);
     let mut session = Session::new(&model);
     let mut y = vec![0.0f32; q];
     let (mut a, mut b) = (0usize, 0usize);
