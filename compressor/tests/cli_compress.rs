@@ -214,3 +214,39 @@ fn missing_output_folders_are_made_up_front() {
         "failed before training: {stderr}"
     );
 }
+
+/// `--standardise` and `--weight-decay` reach the recipe: off and 0 reproduce the recipe without them (a model
+/// different from the default's), and bad values are one-line errors that write nothing.
+#[test]
+fn standardisation_and_decay_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, default) = (dir.path().join("plain.wpk"), dir.path().join("default.wpk"));
+    let run = compress(&plain, &["--standardise", "off", "--weight-decay", "0"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let run = compress(&default, &[]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_ne!(
+        std::fs::read(&plain).unwrap(),
+        std::fs::read(&default).unwrap()
+    );
+    for bad in [
+        &["--standardise", "bogus"][..],
+        &["--standardise", "-1"],
+        &["--weight-decay", "-1"],
+    ] {
+        let out = dir.path().join("bad.wpk");
+        let run = compress(&out, bad);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{bad:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{bad:?}: {stderr}");
+        assert!(!out.exists(), "{bad:?}");
+    }
+}

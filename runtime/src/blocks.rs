@@ -11,10 +11,14 @@
 //! * an **empty row** (no nonzero): `x_i = relu(z_i)`, exact, for all such rows in one vectorised pass;
 //! * a **singleton without a self-loop**: `x_i = relu(z_i + A_i x)` over final values, exact in one row
 //!   evaluation (consecutive ones form one *exact run*, evaluated in a single sweep);
-//! * a **cyclic component** (several units, or one with a self-loop): iterated by Gauss-Seidel restricted to
-//!   its rows until its own update is at most the tolerance. Its rows have L1 norm at most `kappa < 1`, so the
-//!   restricted map is a contraction of rate `kappa` in the infinity norm, and since its inputs are final the
-//!   result is the global fixed point restricted to the component, to tolerance.
+//! * a **self-loop** alone: `x_i = relu(r_i) / (1 - A_ii)` in closed form (`r_i` the rest of the row);
+//! * a **cyclic component** (several units, or a self-loop without a usable closed form): 2 units in closed form
+//!   (the consistent one of their four activation patterns), 3 to [`SMALL_MAX`] units on a dense copy of their
+//!   block by the exact solution of the activation pattern with Gauss-Seidel as safeguard (single inputs;
+//!   `small_component`), larger ones and batches by Gauss-Seidel restricted to their rows until their own update
+//!   is at most the tolerance. Their rows have L1 norm at most `kappa < 1`, so the restricted map is a
+//!   contraction of rate `kappa` in the infinity norm, and since its inputs are final the result is the global
+//!   fixed point restricted to the component, to tolerance.
 //!
 //! A feed-forward model is all exact runs (one sweep, whatever the stored order); the compressed Fashion-MNIST
 //! model, whose `A` has 200 weights on 256 rows, is mostly empty rows and exact runs.
@@ -1082,6 +1086,7 @@ mod tests {
         let a = MatRef::csr(n, n, &ptr, Indices::U32(&idx), Values::F32(&val)).unwrap();
         let blocks = Blocks::new(&a).unwrap();
         assert_eq!(blocks.summary.cyclic_blocks, 0);
+        assert!(blocks.short.is_some(), "the rows are packed as ShortRows");
         let z: Vec<f32> = (0..n).map(|i| ((i * 37) % 19) as f32 / 9.0 - 0.7).collect();
         for k in Kernels::all_available() {
             let mut x = vec![0.0f32; n];

@@ -45,7 +45,8 @@ pub enum Method {
     Picard,
     /// In-place Gauss-Seidel sweeps in the stored order.
     GaussSeidel,
-    /// Grouped Gauss-Seidel sweeps in the stored order: groups of eight consecutive rows, Jacobi inside a group
+    /// Grouped Gauss-Seidel sweeps in the stored order (or, for a model without one whose short rows are packed
+    /// at load, rows sorted by length: `kernels/groups.rs`): groups of eight consecutive rows, Jacobi inside a group
     /// and Gauss-Seidel between groups (`MatRef::iterate_groups`), for single inputs and CSR `A`; batches and
     /// other storage take plain Gauss-Seidel sweeps.
     GroupedGaussSeidel,
@@ -101,8 +102,9 @@ pub struct SolveStats {
     pub iterations: u32,
     /// Last update `||x_{k+1} - x_k||_inf` over the whole batch (0 for the direct and triangular cases, which
     /// are exact by structure). The block-triangular solve reports the true residual
-    /// `max |x - relu(A x + z)|` of the returned state, measured over the self-loop and cyclic rows (every other
-    /// row is evaluated once from final values, so its residual is 0).
+    /// `max |x - relu(A x + z)|` of the returned state, measured where each part is solved: exact rows that read
+    /// their own unit or carry a gain, self-loops, pairs and cyclic components (any other row is evaluated once
+    /// from final values with the same arithmetic, so its residual is 0).
     pub residual: f32,
     /// The solver used.
     pub solver: Solver,

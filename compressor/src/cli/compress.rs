@@ -46,6 +46,14 @@ pub struct Args {
     /// Print the report as JSON on standard output instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Per-feature input standardisation while training, folded into the stored model: the floor of the features'
+    /// standard deviations as a fraction of their mean (default: the recipe's, 0.1), or `off` to train on the
+    /// inputs as they are (as models made before it became the default were).
+    #[arg(long, value_name = "FLOOR|off")]
+    pub standardise: Option<Standardisation>,
+    /// Decoupled (AdamW) weight decay of the training steps (default: the recipe's, 0.1); 0 turns it off.
+    #[arg(long, value_name = "W")]
+    pub weight_decay: Option<f32>,
     /// Adversarial training with PGD examples in the inner loop: `linf:EPS` or `l2:EPS` (inputs in [0, 1]).
     #[arg(long, value_name = "NORM:EPS", conflicts_with = "certified")]
     pub adversarial: Option<crate::robust::Threat>,
@@ -83,6 +91,22 @@ pub struct Args {
     /// Fit the rows on the first N training examples only.
     #[arg(long, value_name = "N", requires = "teacher", help_heading = "Teacher")]
     pub teacher_examples: Option<usize>,
+}
+
+/// `--standardise` values: a floor, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Standardisation(pub Option<f32>);
+
+impl std::str::FromStr for Standardisation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "off" {
+            return Ok(Standardisation(None));
+        }
+        s.parse::<f32>()
+            .map(|f| Standardisation(Some(f)))
+            .map_err(|_| format!("{s:?} is neither a number nor `off`"))
+    }
 }
 
 impl Args {
@@ -132,6 +156,12 @@ pub fn run(args: &Args) -> CliResult {
     }
     if let Some(e) = args.epochs {
         cfg.epochs = e;
+    }
+    if let Some(Standardisation(floor)) = args.standardise {
+        cfg.standardise = floor;
+    }
+    if let Some(w) = args.weight_decay {
+        cfg.weight_decay = w;
     }
     if cfg.hidden == 0 || cfg.hidden > wolfpack_format::layout::MAX_DIM as usize {
         return Err(CliError(format!(

@@ -416,7 +416,7 @@ pub fn compress(
         Some(ck) => {
             if (ck.params.p, ck.params.h, ck.params.q) != (p, h, q) || ck.config != *cfg {
                 return Err(TrainError::Data(
-                    "the checkpoint was made with other data or settings".into(),
+                    "the checkpoint was made with other data or settings (one made before input standardisation and weight decay became the defaults resumes with `--standardise off --weight-decay 0`)".into(),
                 ));
             }
             ck

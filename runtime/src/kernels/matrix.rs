@@ -642,7 +642,7 @@ impl<'a> MatRef<'a> {
     /// values from before the group (Jacobi inside a group, Gauss-Seidel between groups), until the update
     /// `max_i |x_i,new - x_i,old|` of a sweep is at most `tol` (or not finite), at most `cap` sweeps. Returns
     /// the sweeps run and the last update; `None` for dense and low-rank storage (use [`MatRef::iterate_rows`]
-    /// or whole products).
+    /// or whole products). With a row list only the listed rows are swept, and the update reported is theirs.
     ///
     /// For `||M||_inf <= kappa < 1` every such sweep contracts the error in the infinity norm by at least
     /// `kappa`, like a Picard step: each updated component is a `kappa`-contraction of values that are each old

@@ -143,8 +143,10 @@ impl ShortRows {
         let mut r = 0.0f32;
         for rec in records {
             let (i, j0, j1) = (rec.i as usize, rec.j0 as usize, rec.j1 as usize);
-            // SAFETY: i, j0, j1 are row and column indices of the CSR matrix the records were built from (its
-            // constructor checked the columns, the row list the rows), all below n == z.len() == x.len().
+            // SAFETY: i, j0, j1 are row and column indices of the CSR matrix the records were built from (a
+            // `MatRef`, whose invariant bounds its columns: checked by `MatRef::csr`, or for a model's matrices by
+            // the format's `check_csr_structure` before `MatRef::from_parsed`; the row list bounds the rows), all
+            // below n == z.len() == x.len(), checked above.
             unsafe {
                 // Other units only (an absent weight is 0 on a valid index): the solve reads x_i as 0.
                 let t = *z.get_unchecked(i)
