@@ -234,6 +234,8 @@ pub(crate) struct Sell<'a> {
     pub(crate) idx: &'a [u32],
     pub(crate) w: &'a [f32],
     pub(crate) len: usize,
+    /// Only the AVX2 kernel has a contiguous fast path (whole-group loads and stores of `x` and `z`).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) contiguous: bool,
 }
 
