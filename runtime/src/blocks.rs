@@ -475,7 +475,11 @@ impl Builder {
         self.close_run();
         let units = RowList::new(self.units, n).ok()?;
         // Solve-time packing of the units for single inputs (helper `gather`).
-        let short = ShortRows::new(a, &units, &self.gains);
+        let short = if crate::solve::PACKED {
+            ShortRows::new(a, &units, &self.gains)
+        } else {
+            None
+        };
         Some(Blocks {
             units,
             checked: RowList::new(self.checked, n).ok()?,
@@ -557,7 +561,7 @@ impl Blocks {
         for seg in &self.segments {
             let range = seg.range.clone();
             if !seg.cyclic {
-                let r = match &self.short {
+                let r = match self.short.as_ref().filter(|_| crate::solve::PACKED) {
                     Some(short) => short.solve(z, x, range)?,
                     None => a
                         .solve_rows(k, z, x, &self.units, range.clone(), &self.gains[range])?
@@ -1086,7 +1090,11 @@ mod tests {
         let a = MatRef::csr(n, n, &ptr, Indices::U32(&idx), Values::F32(&val)).unwrap();
         let blocks = Blocks::new(&a).unwrap();
         assert_eq!(blocks.summary.cyclic_blocks, 0);
-        assert!(blocks.short.is_some(), "the rows are packed as ShortRows");
+        assert_eq!(
+            blocks.short.is_some(),
+            crate::solve::PACKED,
+            "the rows are packed as ShortRows"
+        );
         let z: Vec<f32> = (0..n).map(|i| ((i * 37) % 19) as f32 / 9.0 - 0.7).collect();
         for k in Kernels::all_available() {
             let mut x = vec![0.0f32; n];

@@ -66,7 +66,10 @@ impl<'a> Plan<'a> {
         let mat = |role: Role| view.matrix(role).map(MatRef::from_parsed).transpose();
         let (a, b, c, d) = (mat(Role::A)?, mat(Role::B)?, mat(Role::C)?, mat(Role::D)?);
         let blocks = a.as_ref().filter(|a| a.stored() > 0).and_then(Blocks::new);
-        let c_dense = c.as_ref().and_then(DenseCopy::of);
+        let c_dense = c
+            .as_ref()
+            .filter(|_| crate::solve::PACKED)
+            .and_then(DenseCopy::of);
         let mut plan = Plan {
             blocks,
             c_dense,

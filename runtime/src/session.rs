@@ -164,7 +164,7 @@ impl Session {
         broadcast(plan.view.bias_y, batch, y);
         // Single inputs multiply C's dense copy when it has one (cheaper than its gathers).
         let c = match &plan.c_dense {
-            Some(dense) if batch == 1 => Some(dense.view()),
+            Some(dense) if crate::solve::PACKED && batch == 1 => Some(dense.view()),
             _ => plan.c,
         };
         add_product(c, k, &self.x[..n * batch], batch, y, &mut self.low_rank)?;

@@ -22,6 +22,9 @@
 //! unless overridden) and fail with [`Error::NotConverged`] at the iteration cap: never a hang, never a
 //! silently unconverged answer. A non-finite update fails with [`Error::NotFinite`].
 
+/// Whether the single-input speed-ups built at load are compiled in (the `packed` feature, on by default).
+pub(crate) const PACKED: bool = cfg!(feature = "packed");
+
 use crate::anderson::{Anderson, BatchAnderson, MAX_DEPTH};
 use crate::error::Error;
 use crate::kernels::groups::RowGroups;
@@ -269,11 +272,13 @@ pub(crate) fn solve_hidden(
         }
         // One input, CSR: grouped sweeps, at least as fast as Picard and plain Gauss-Seidel on every model of the
         // roofline example (1k-200k weights; `docs/BENCHMARKS.md`, session 3).
-        Method::Auto if batch == 1 && is_csr(a) => Solver::GroupedGaussSeidel,
+        Method::Auto if PACKED && batch == 1 && is_csr(a) => Solver::GroupedGaussSeidel,
         Method::Auto if prefers_gauss_seidel(a, plan.n) => Solver::GaussSeidel,
         Method::Auto | Method::Picard => Solver::Picard,
         Method::GaussSeidel => Solver::GaussSeidel,
-        Method::GroupedGaussSeidel if batch == 1 && is_csr(a) => Solver::GroupedGaussSeidel,
+        Method::GroupedGaussSeidel if PACKED && batch == 1 && is_csr(a) => {
+            Solver::GroupedGaussSeidel
+        }
         Method::GroupedGaussSeidel => Solver::GaussSeidel,
         // No plan for a non-empty A: low-rank storage, or too large for the plan's u32 indices (`Graph::of`).
         Method::BlockTriangular => {
@@ -304,7 +309,7 @@ pub(crate) fn solve_hidden(
     }
     // x_0 = relu(z), the first Picard iterate from 0: exact when A x* happens to vanish.
     k.relu_into(z, x);
-    if solver == Solver::GroupedGaussSeidel {
+    if PACKED && solver == Solver::GroupedGaussSeidel {
         // The whole iteration in one kernel call (the residual is each sweep's update, computed in the sweep).
         // The slot-major copy of short rows when the model has one (same iteration, fewer gathers), else CSR.
         let (iterations, residual) = match plan.groups.as_ref() {
@@ -494,6 +499,9 @@ fn gauss_seidel_sweep(
 /// grouped sweeps over the whole matrix (a CSR `A` whose cyclic components are not small, kappa below the
 /// Anderson threshold), when `A`'s rows are short enough for it to pay (`RowGroups::new`). Built at load.
 pub(crate) fn row_groups(plan: &Plan) -> Option<RowGroups> {
+    if !PACKED {
+        return None;
+    }
     let a = plan.a.filter(|a| a.stored() > 0)?;
     let s = plan.view.structure;
     let plan_small = plan

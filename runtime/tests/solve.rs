@@ -645,7 +645,10 @@ fn sample_model_predicts_like_the_reference() {
     let (out, stats) = model.predict(&u, &SolveOptions::default()).unwrap();
     // 21 stored weights in 8 rows of A, one strongly connected component: grouped Gauss-Seidel (one input).
     assert_eq!(model.blocks().unwrap().cyclic_blocks, 1);
-    assert_eq!(stats.solver, Solver::GroupedGaussSeidel);
+    // Without the `packed` feature (the Android build) Auto keeps its earlier choices.
+    if cfg!(feature = "packed") {
+        assert_eq!(stats.solver, Solver::GroupedGaussSeidel);
+    }
     assert!(max_rel_err(&out, &reference(&bytes, &u).0) < 1e-5);
     assert_eq!(model.labels(), ["alpha", "beta", "gamma"]);
 }
@@ -686,12 +689,15 @@ fn auto_takes_the_block_plan_for_dense_and_csr_a() {
             let stats = Session::new(&model)
                 .predict_batch(&model, &inputs, batch, &mut out)
                 .unwrap();
-            assert_eq!(
-                stats.solver,
-                want,
-                "{kind:?} n = {n}, nnz(A) = {}, batch {batch}",
-                a.stored()
-            );
+            // Grouped sweeps come with the `packed` feature (off in the Android build).
+            if cfg!(feature = "packed") || want != Solver::GroupedGaussSeidel {
+                assert_eq!(
+                    stats.solver,
+                    want,
+                    "{kind:?} n = {n}, nnz(A) = {}, batch {batch}",
+                    a.stored()
+                );
+            }
             assert!(stats.residual <= 1e-6, "{stats:?}");
             assert!(max_rel_err(&out[..4], &reference(&bytes, &u).0) < 1e-4);
         }
