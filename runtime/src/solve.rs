@@ -241,7 +241,8 @@ pub(crate) fn solve_hidden(
         };
         if wanted {
             let (iterations, residual) = if batch == 1 {
-                blocks.solve(&a, k, z, x, (tol, cap))?
+                // `extra` holds the plan's pattern cache for single inputs (`blocks.rs`).
+                blocks.solve(&a, k, z, x, (tol, cap), extra)?
             } else {
                 blocks.solve_batch(&a, k, z, x, batch, &mut prev[..batch], (tol, cap))?
             };
