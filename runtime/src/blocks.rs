@@ -1231,6 +1231,75 @@ mod tests {
         }
     }
 
+    /// The session's pattern cache never changes an answer: solving many inputs with one cache (filled,
+    /// reused, handed over from a buffer of foreign values, moved between two plans) gives bit for bit the states
+    /// and residuals of a fresh cache per call.
+    #[test]
+    fn the_pattern_cache_does_not_change_answers() {
+        let plan = |n: usize, seed: usize| {
+            // Two 3-cycles and a 5-unit component reading each other, plus an exact unit.
+            let mut dense = vec![0.0f32; n * n];
+            let mut put = |i: usize, j: usize, v: f32| dense[i * n + j] = v;
+            let s = 0.1 * seed as f32;
+            for (a, b, w) in [
+                (0, 1, -0.3),
+                (1, 2, 0.25 + s),
+                (2, 0, -0.35),
+                (3, 4, 0.3 - s),
+                (4, 5, -0.2),
+            ] {
+                put(a, b, w);
+            }
+            for (a, b, w) in [
+                (5, 3, 0.3),
+                (5, 6, -0.1),
+                (6, 7, 0.2),
+                (7, 3, -0.3),
+                (3, 7, 0.1),
+            ] {
+                put(a, b, w);
+            }
+            put(0, 8, 0.2);
+            put(3, 0, -0.15);
+            put(9, 5, 0.4);
+            let (ptr, idx, val) = csr(n, &dense);
+            (ptr, idx, val)
+        };
+        let n = 10;
+        let (p1, i1, v1) = plan(n, 0);
+        let (p2, i2, v2) = plan(n, 1);
+        let a1 = MatRef::csr(n, n, &p1, Indices::U32(&i1), Values::F32(&v1)).unwrap();
+        let a2 = MatRef::csr(n, n, &p2, Indices::U32(&i2), Values::F32(&v2)).unwrap();
+        let (b1, b2) = (Blocks::new(&a1).unwrap(), Blocks::new(&a2).unwrap());
+        assert!(b1.segments.iter().any(|s| s.small.is_some()));
+        let k = Kernels::detect();
+        let mut shared: Vec<f32> = (0..2000).map(|i| (i % 13) as f32 - 6.0).collect();
+        for call in 0..200u32 {
+            let z: Vec<f32> = (0..n as u32)
+                .map(|i| ((i * 7 + call * 13) % 17) as f32 / 8.0 - 1.0)
+                .collect();
+            let (a, b) = if call % 3 == 2 {
+                (&a2, &b2)
+            } else {
+                (&a1, &b1)
+            };
+            let mut x_shared = vec![0.0f32; n];
+            let got = b
+                .solve(a, k, &z, &mut x_shared, (1e-6, 100), &mut shared)
+                .unwrap();
+            // The cache is in use (packed builds): its tag replaced the foreign values.
+            assert_eq!(shared[0].to_bits() == CACHE_TAG, crate::solve::PACKED);
+            let mut x_fresh = vec![0.0f32; n];
+            let want = b
+                .solve(a, k, &z, &mut x_fresh, (1e-6, 100), &mut Vec::new())
+                .unwrap();
+            assert_eq!(got.1.to_bits(), want.1.to_bits(), "call {call}");
+            assert_eq!(got.0, want.0, "call {call}");
+            let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&x_shared), bits(&x_fresh), "call {call}");
+        }
+    }
+
     #[test]
     fn edge_cases() {
         // n = 1: empty, self-loop.
