@@ -629,6 +629,51 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Checks that a value follows, exactly as [`Reader::value`] would accept it (nesting limit counted from the
+    /// current depth, strings decoded and checked for UTF-8 and surrogates, numbers range-checked), without
+    /// building it: returns the value's text, from its first byte to its last.
+    ///
+    /// A text it returns is itself a document that [`Reader::value`] reads (from depth 0, so with at least the
+    /// room it had here), giving the value `value()` would have given at this point.
+    pub(crate) fn checked_value_text(&mut self) -> Result<&'a [u8]> {
+        self.peek();
+        let start = self.pos;
+        self.check_value()?;
+        Ok(&self.bytes[start..self.pos])
+    }
+
+    /// The acceptance of [`Reader::value`] without its allocations (strings with escapes aside).
+    fn check_value(&mut self) -> Result<()> {
+        if self.number()?.is_some() {
+            return Ok(());
+        }
+        if self.peek() == Some(b'"') {
+            self.bump();
+            return self.string_body().map(drop);
+        }
+        if self.begin_array()? {
+            let mut first = true;
+            while self.next_element(&mut first)? {
+                self.check_value()?;
+            }
+            return self.end_array();
+        }
+        if self.begin_object()? {
+            let mut first = true;
+            while self.next_key(&mut first)?.is_some() {
+                self.check_value()?;
+            }
+            return self.end_object();
+        }
+        match self.peek() {
+            Some(b'n') => self.word(b"null"),
+            Some(b't') => self.word(b"true"),
+            Some(b'f') => self.word(b"false"),
+            Some(_) => self.fail("expected value"),
+            None => self.fail("EOF while parsing a value"),
+        }
+    }
+
     /// Skips any value, checking only its syntax: serde_json's `ignore_value` (no nesting limit, so an
     /// explicit stack instead of recursion; strings not checked for UTF-8 nor surrogates; numbers not range
     /// checked).

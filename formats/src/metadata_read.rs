@@ -8,6 +8,7 @@
 //! non-negative integers that fit; options take `null`; the activation is `"relu"` or `{"relu": null}`.
 
 use crate::json::{Num, Reader, Result};
+use crate::lazy_json::LazyJson;
 use crate::metadata::{Activation, Dims, Metadata, Preprocessing, Provenance, SolverDefaults};
 
 /// Parses a whole document (nothing but whitespace may follow the object).
@@ -193,7 +194,12 @@ fn provenance(r: &mut Reader<'_>) -> Result<Provenance> {
                 0 => p.dataset = if r.null()? { None } else { Some(string(r)?) },
                 1 => p.accuracy = if r.null()? { None } else { Some(f64(r)?) },
                 2 => p.wolfpack_version = string(r)?,
-                _ => p.training = r.value()?,
+                // Checked as `value()` would, not built: see `lazy_json.rs`.
+                _ => {
+                    let text = r.checked_value_text()?;
+                    p.training = LazyJson::from_checked(text)
+                        .map_err(|_| r.error("invalid unicode code point"))?;
+                }
             }
             Ok(())
         },
@@ -275,10 +281,10 @@ mod tests {
         };
         m.provenance.dataset = Some("fashion-mnist".into());
         m.provenance.accuracy = Some(0.8917);
-        m.provenance.training = serde_json::json!({
+        m.provenance.training = LazyJson::from(serde_json::json!({
             "steps": 4000, "lr": 1e-3, "negative": -7, "nested": [[1, 2.5], {"a": null, "b": true}],
             "big": 18446744073709551615u64, "tiny": 5e-324,
-        });
+        }));
         let json = m.to_json();
         assert_eq!(parse(&json).unwrap(), m);
         agree(&json).unwrap();
@@ -539,6 +545,34 @@ mod tests {
                 _ => bytes.push(byte),
             }
             agree(&bytes).map_err(TestCaseError::fail)?;
+        }
+
+        /// The check behind `LazyJson` accepts exactly what `value()` accepts, with the same error, stops where it
+        /// stops, and its text reads back as the same value.
+        #[test]
+        fn checked_text_agrees_with_value(
+            doc in any_json(),
+            at in any::<prop::sample::Index>(),
+            byte in prop::sample::select(b"{}[],:\"\\ 0-.eE1nul\x00\xff".to_vec()),
+            mutate in any::<bool>(),
+        ) {
+            let mut bytes = format!(" {doc} ,").into_bytes();
+            if mutate {
+                let i = at.index(bytes.len());
+                bytes[i] = byte;
+            }
+            let (mut a, mut b) = (Reader::new(&bytes), Reader::new(&bytes));
+            let value = a.value();
+            let text = b.checked_value_text();
+            match (&value, text) {
+                (Ok(v), Ok(t)) => {
+                    let lazy = LazyJson::from_checked(t).unwrap();
+                    prop_assert_eq!(format!("{:?}", lazy.to_value()), format!("{v:?}"));
+                    prop_assert_eq!(a.end(), b.end());
+                }
+                (Err(e), Err(f)) => prop_assert_eq!(e, &f),
+                (v, t) => prop_assert!(false, "value {v:?} but check {t:?}"),
+            }
         }
 
         #[test]
