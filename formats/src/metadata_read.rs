@@ -406,6 +406,85 @@ mod tests {
         }
     }
 
+    /// The check behind `LazyJson` on the numbers and strings its fast paths stop at: same acceptance, same
+    /// errors (message and position), same end as `value()`.
+    #[test]
+    fn checked_text_edge_cases_agree_with_value() {
+        let long = |n: usize| "9".repeat(n);
+        let mut texts: Vec<String> = [
+            "-",
+            "-0",
+            "0",
+            "00",
+            "01",
+            "-01",
+            "0.",
+            "0.5",
+            "1.",
+            "1.e3",
+            "1e",
+            "1e+",
+            "1e400",
+            "1e-400",
+            "-1.5e3",
+            "1.5.3",
+            "12a",
+            "1 2",
+            "0x1",
+            "-a",
+            "\"",
+            "\"abc",
+            "\"a\\",
+            "\"a\\u12\"",
+            "\"\\ud800\"",
+            "\"tab\there\"",
+            "\"é\"",
+            "\"a\\n\"",
+            "[1,2.50,-3]",
+            "{\"k\":1.0}",
+            "{\"k\\u0041\":\"v\"}",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        for n in [19, 20, 299, 300, 301, 320, 400] {
+            texts.push(long(n));
+            texts.push(format!("-{}.5", long(n)));
+            texts.push(format!("0.{}", long(n)));
+        }
+        let mut docs: Vec<Vec<u8>> = Vec::new();
+        for t in &texts {
+            for doc in [
+                t.clone(),
+                format!("[{t}]"),
+                format!("{{\"a\":{t}}}"),
+                format!(" {t} "),
+            ] {
+                docs.push(doc.into_bytes());
+            }
+        }
+        // Bytes that are not UTF-8 inside a string.
+        docs.push(b"\"\xff\"".to_vec());
+        docs.push(b"{\"\xc3\":1}".to_vec());
+        for doc in docs {
+            let (mut a, mut b) = (Reader::new(&doc), Reader::new(&doc));
+            let value = a.value();
+            let text = b.checked_value_text();
+            match (&value, text) {
+                (Ok(v), Ok(t)) => {
+                    let lazy = LazyJson::from_checked(t).unwrap();
+                    assert_eq!(format!("{:?}", lazy.to_value()), format!("{v:?}"));
+                    assert_eq!(a.end(), b.end(), "{}", String::from_utf8_lossy(&doc));
+                }
+                (Err(e), Err(f)) => assert_eq!(e, &f, "{}", String::from_utf8_lossy(&doc)),
+                (v, t) => panic!(
+                    "{}: value {v:?} but check {t:?}",
+                    String::from_utf8_lossy(&doc)
+                ),
+            }
+        }
+    }
+
     /// JSON text of a value, from a small grammar that includes invalid pieces.
     fn any_json() -> impl Strategy<Value = String> {
         let leaf = prop_oneof![
