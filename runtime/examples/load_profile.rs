@@ -4,7 +4,8 @@
 //! `cargo run --release -p wolfpack-runtime --example load_profile -- MODEL.wpk [repeats] [only-row]`
 //!
 //! Each time excludes dropping the result, as `wolfpack bench`'s `load_us` does. Rows: `open+map` (open, mmap
-//! with MAP_POPULATE, close: no validation), `metadata` (the JSON of the metadata section alone, as the writer
+//! with MAP_POPULATE, close: no validation), `open+read` (open, fstat, one read into an aligned buffer: the
+//! copying alternative, for comparison), `metadata` (the JSON of the metadata section alone, as the writer
 //! stores it), `parse` (the format crate's whole `ModelView::parse` of the bytes in memory), `from_bytes` (parse +
 //! the runtime's plan, bytes in memory) and `open` (everything). `from_bytes - parse` is the runtime's plan;
 //! `open - from_bytes` the system calls and page mapping. With `only-row`, only that row runs (for `perf record`).
@@ -93,6 +94,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             unsafe { memmap2::MmapOptions::new().populate().map(&f) }.expect("the file mapped")
         };
         row("open+map", median_us(repeats, map), allocations(map));
+    }
+    if runs("open+read") {
+        // The alternative to the map for small files: one aligned buffer and one read (a copy of the file).
+        let read = || {
+            use std::io::Read;
+            let mut f = std::fs::File::open(&path).expect("the file opened before");
+            let len = f.metadata().expect("the file has metadata").len() as usize;
+            let mut buf = AlignedBytes::zeroed(len);
+            f.read_exact(buf.as_mut_slice()).expect("the file read");
+            buf
+        };
+        row("open+read", median_us(repeats, read), allocations(read));
     }
     if runs("metadata") {
         let f = || Metadata::from_json(&json).expect("it parsed before");
