@@ -15,7 +15,8 @@
 //! * a **cyclic component** (several units, or a self-loop without a usable closed form): 2 units in closed form
 //!   (the consistent one of their four activation patterns), 3 to [`SMALL_MAX`] units on a dense copy of their
 //!   block by the exact solution of the activation pattern with Gauss-Seidel as safeguard (single inputs;
-//!   `small_component`), larger ones and batches by Gauss-Seidel restricted to their rows until their own update
+//!   `small_component`; up to 5 units, the solution operator of each pattern is computed once per session and
+//!   cached, `kernels/pattern_cache.rs`), larger ones and batches by Gauss-Seidel restricted to their rows until their own update
 //!   is at most the tolerance. Their rows have L1 norm at most `kappa < 1`, so the restricted map is a
 //!   contraction of rate `kappa` in the infinity norm, and since its inputs are final the result is the global
 //!   fixed point restricted to the component, to tolerance.
@@ -597,7 +598,7 @@ impl Blocks {
         let mut iterations = 1;
         let mut residual = 0.0f32;
         let short = self.short.as_ref().filter(|_| crate::solve::PACKED);
-        // The session's pattern cache (`kernels/pattern_table.rs`): a tag, then one region per small component
+        // The session's pattern cache (`kernels/pattern_cache.rs`): a tag, then one region per small component
         // of at most CACHE_MAX units, in segment order. Grown on the first call; cleared when the tag is missing
         // (the buffer held another solver's state).
         let need = if crate::solve::PACKED {

@@ -15,7 +15,7 @@ mod element;
 mod elementwise;
 pub(crate) mod groups;
 mod matrix;
-mod pattern_table;
+mod pattern_cache;
 mod scalar;
 mod short_rows;
 
@@ -28,7 +28,7 @@ pub(crate) use dense_copy::DenseCopy;
 pub use element::{Index, Weight};
 pub(crate) use elementwise::larger;
 pub use matrix::{Indices, MatRef, MatrixError, RowList, Storage, Values};
-pub(crate) use pattern_table::PatternCache;
+pub(crate) use pattern_cache::PatternCache;
 pub(crate) use short_rows::ShortRows;
 
 /// An instruction-set family the kernels are compiled for.
