@@ -111,6 +111,56 @@ pub(crate) unsafe fn dot<W: Weight>(w: &[W], x: &[f32]) -> f32 {
     sum
 }
 
+/// `y += s * W x` for a dense row-major `W` (`y.len()` rows of `cols`), eight rows at a time: each 8-lane load of
+/// `x` serves the eight rows, whose eight accumulators are eight independent multiply-add chains, reduced together
+/// by the transposing [`hsum8`]. Row by row ([`dot`], two accumulators) the single-input product of the
+/// Fashion-MNIST model's dense `C` (10 x 256) was two latency-bound chains at a time. Rows past the last group of
+/// eight (and matrices whose rows are not a multiple of eight long) take [`dot`].
+///
+/// # Safety
+/// AVX2/FMA/F16C available; `w.len() >= y.len() * cols`, `x.len() >= cols`, `scales.len() == y.len()` when
+/// present.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn dense_matvec_add8<W: Weight>(
+    cols: usize,
+    w: &[W],
+    scales: Option<&[f32]>,
+    x: &[f32],
+    y: &mut [f32],
+) {
+    let rows = y.len();
+    let mut i = 0;
+    if cols.is_multiple_of(8) {
+        let (wp, xp) = (w.as_ptr(), x.as_ptr());
+        // SAFETY (whole block): (i + r) * cols + k + 8 <= (i + 8) * cols <= rows * cols <= w.len() and
+        // k + 8 <= cols <= x.len() keep every 8-lane load in bounds; i + 8 <= rows those of `y` and `scales`.
+        unsafe {
+            while i + 8 <= rows {
+                let mut acc = [_mm256_setzero_ps(); 8];
+                let mut k = 0;
+                while k + 8 <= cols {
+                    let xv = _mm256_loadu_ps(xp.add(k));
+                    for (r, a) in acc.iter_mut().enumerate() {
+                        *a = _mm256_fmadd_ps(W::load8_avx(wp.add((i + r) * cols + k)), xv, *a);
+                    }
+                    k += 8;
+                }
+                let mut sums = hsum8(acc);
+                if let Some(sc) = scales {
+                    sums = _mm256_mul_ps(sums, _mm256_loadu_ps(sc.as_ptr().add(i)));
+                }
+                let yp = y.as_mut_ptr().add(i);
+                _mm256_storeu_ps(yp, _mm256_add_ps(_mm256_loadu_ps(yp), sums));
+                i += 8;
+            }
+        }
+    }
+    for (r, yr) in y.iter_mut().enumerate().skip(i) {
+        // SAFETY: the contract above bounds row r's weights.
+        *yr += super::row_scale(scales, r) * unsafe { dot(&w[r * cols..(r + 1) * cols], x) };
+    }
+}
+
 /// Lanes `b..b + 8R` of `out += s * sum_k w[k] * x[col(k), :]`, in `R` register accumulators.
 ///
 /// # Safety

@@ -477,7 +477,13 @@ impl<'a> MatRef<'a> {
         let vector = batch == 1;
         match self.storage {
             Storage::Dense { values } => with_values!(values, |w, s| if vector {
-                on_backend!(k, dense_matvec_add(self.cols, w, s, x, y))
+                match k.isa() {
+                    // SAFETY: the backend was detected on this CPU; the shape checks above give the contract
+                    // (w: rows x cols, x: cols, y: rows, scales: rows).
+                    #[cfg(target_arch = "x86_64")]
+                    super::Isa::Avx2 => unsafe { avx2::dense_matvec_add8(self.cols, w, s, x, y) },
+                    _ => on_backend!(k, dense_matvec_add(self.cols, w, s, x, y)),
+                }
             } else {
                 on_backend!(k, dense_matmat_add(self.cols, w, s, x, batch, y))
             }),

@@ -300,6 +300,25 @@ proptest! {
         }
     }
 
+    /// Dense single-input products whose rows are a multiple of eight long (the eight-row AVX2 kernel, with its
+    /// rows past the last group of eight): the reference, for every value type (scales of i8 included), whatever
+    /// the rows.
+    #[test]
+    fn dense_products_by_eight_rows_match_reference(
+        rows in 0usize..27, blocks in 1usize..40, vkind in 0u8..4, seed in any::<u64>(),
+    ) {
+        let case = Case::random(rows, 8 * blocks, 0, vkind, false, 100, seed);
+        let m = case.mat();
+        let x = random_vec(8 * blocks, seed);
+        let y0 = random_vec(rows, seed.wrapping_add(1));
+        let (want, mag) = case.reference(&x, 1, &y0);
+        for k in Kernels::all_available() {
+            let mut y = y0.clone();
+            m.gemv_add(k, &x, &mut y, &mut []).unwrap();
+            assert_close(&y, &want, &mag, &format!("{:?} dense rows {rows} cols {}", k.isa(), 8 * blocks))?;
+        }
+    }
+
     /// Single rows (the Gauss-Seidel step) equal the reference, for one vector and for a batch.
     #[test]
     fn rows_match_reference(
