@@ -153,8 +153,12 @@ impl ShortRows {
                     + (rec.w0 * *x.get_unchecked(j0) + rec.w1 * *x.get_unchecked(j1));
                 let new = rec.g * larger(0.0, t);
                 *x.get_unchecked_mut(i) = new;
-                // z_i + A_i x with the new x_i. Without a self-loop, ws = 0 and g = 1: relu(t + 0) = new exactly.
-                r = larger(r, (larger(0.0, t + rec.ws * new) - new).abs());
+                // z_i + A_i x with the new x_i. Without a self-loop, ws = 0 and g = 1: relu(t + 0) = new exactly, so
+                // only self-loop rows are evaluated again (a fifth of the default model's; the same rows on every
+                // call, so the branch predicts).
+                if rec.ws != 0.0 || rec.g != 1.0 {
+                    r = larger(r, (larger(0.0, t + rec.ws * new) - new).abs());
+                }
             }
         }
         Ok(r)
