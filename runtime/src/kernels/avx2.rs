@@ -111,6 +111,25 @@ pub(crate) unsafe fn dot<W: Weight>(w: &[W], x: &[f32]) -> f32 {
     sum
 }
 
+/// `y[i..i + 8] += s[i..i + 8] * sum(acc[r])`: the epilogue of the eight-row products (one transposing horizontal
+/// sum, the rows' scales, one load and store of `y`).
+///
+/// # Safety
+/// AVX2 available; `i + 8 <= y.len()`, and `i + 8 <= scales.len()` when present.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn add_row_sums8(acc: [__m256; 8], scales: Option<&[f32]>, y: &mut [f32], i: usize) {
+    let mut sums = hsum8(acc);
+    // SAFETY: i + 8 <= scales.len() and y.len() (the contract above).
+    unsafe {
+        if let Some(sc) = scales {
+            sums = _mm256_mul_ps(sums, _mm256_loadu_ps(sc.as_ptr().add(i)));
+        }
+        let yp = y.as_mut_ptr().add(i);
+        _mm256_storeu_ps(yp, _mm256_add_ps(_mm256_loadu_ps(yp), sums));
+    }
+}
+
 /// `y += s * W x` for a dense row-major `W` (`y.len()` rows of `cols`), eight rows at a time: each 8-lane load of
 /// `x` serves the eight rows, whose eight accumulators are eight independent multiply-add chains, reduced together
 /// by the transposing [`hsum8`]. Row by row ([`dot`], two accumulators) the single-input product of the
@@ -145,12 +164,7 @@ pub(crate) unsafe fn dense_matvec_add8<W: Weight>(
                     }
                     k += 8;
                 }
-                let mut sums = hsum8(acc);
-                if let Some(sc) = scales {
-                    sums = _mm256_mul_ps(sums, _mm256_loadu_ps(sc.as_ptr().add(i)));
-                }
-                let yp = y.as_mut_ptr().add(i);
-                _mm256_storeu_ps(yp, _mm256_add_ps(_mm256_loadu_ps(yp), sums));
+                add_row_sums8(acc, scales, y, i);
                 i += 8;
             }
         }
@@ -390,12 +404,7 @@ pub(crate) unsafe fn csr_matvec_add<W: Weight, I: Index>(
                 let (s, e) = (row_ptr[i + r] as usize, row_ptr[i + r + 1] as usize);
                 *a = row_lanes(w, idx, x, s, e);
             }
-            let mut sums = hsum8(acc);
-            if let Some(sc) = scales {
-                sums = _mm256_mul_ps(sums, _mm256_loadu_ps(sc.as_ptr().add(i)));
-            }
-            let yp = y.as_mut_ptr().add(i);
-            _mm256_storeu_ps(yp, _mm256_add_ps(_mm256_loadu_ps(yp), sums));
+            add_row_sums8(acc, scales, y, i);
             i += 8;
         }
         for r in i..rows {
