@@ -124,7 +124,9 @@ pub(crate) struct Work<'s> {
     pub z: &'s mut [f32],
     pub prev: &'s mut [f32],
     pub low_rank: &'s mut [f32],
-    /// Grown on demand (once) by solvers with extra state: Anderson's history.
+    /// Grown on demand (once) by solvers with extra state: Anderson's history, the grouped sweeps' scratch, the
+    /// block plan's pattern cache (`kernels/pattern_cache.rs`, behind a tag word: whoever wrote last, the others
+    /// see foreign values and start over).
     pub extra: &'s mut Vec<f32>,
 }
 
