@@ -30,6 +30,7 @@ use core::ops::Range;
 
 use crate::error::Error;
 use crate::kernels::{larger, Indices, Kernels, MatRef, RowList, ShortRows, Storage, Values};
+use crate::stop::{norm_inf, norm_inf_rows, Lanes, Stop};
 
 /// What the block-triangular analysis found in `A` (see [`crate::Model::blocks`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -553,7 +554,7 @@ impl Blocks {
         k: Kernels,
         z: &[f32],
         x: &mut [f32],
-        (tol, cap): (f32, u32),
+        stop: Stop,
     ) -> Result<(u32, f32), Error> {
         k.relu_into(z, x);
         let mut iterations = 1;
@@ -597,24 +598,18 @@ impl Blocks {
             if let Some(start) = seg.small {
                 let members = &self.units.as_slice()[range];
                 let m = members.len();
-                let (sweeps, r) = small_component(
-                    a,
-                    k,
-                    z,
-                    x,
-                    members,
-                    &self.small[start..start + m * m],
-                    tol,
-                    cap,
-                )?;
+                let (sweeps, r) =
+                    small_component(a, k, z, x, members, &self.small[start..start + m * m], stop)?;
                 iterations = iterations.max(sweeps);
                 residual = larger(residual, r);
                 continue;
             }
             let (sweeps, update) = a
-                .iterate_rows(k, z, x, &self.units, range.clone(), tol, cap)?
+                .iterate_rows(k, z, x, &self.units, range.clone(), stop.tol, stop.cap)?
                 .ok_or(NOT_PLANNED)?;
-            iterations = iterations.max(checked_update(sweeps, update, tol, cap)?);
+            let members = &self.units.as_slice()[range.clone()];
+            let scale = || norm_inf_rows(x, members);
+            iterations = iterations.max(checked_update(sweeps, update, stop, scale)?);
             let r = a
                 .sweep_rows(k, z, x, &self.units, range, false)?
                 .ok_or(NOT_PLANNED)?;
@@ -624,7 +619,7 @@ impl Blocks {
     }
 
     /// [`Blocks::solve`] for a batch (`z`, `x`: `n x batch`; `row`: `batch` lanes of scratch). Every component
-    /// iterates until all lanes are within the tolerance.
+    /// iterates until every input meets the stopping test with its own state (`lanes`: `batch` inputs).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn solve_batch(
         &self,
@@ -634,7 +629,8 @@ impl Blocks {
         x: &mut [f32],
         batch: usize,
         row: &mut [f32],
-        (tol, cap): (f32, u32),
+        mut lanes: Lanes,
+        stop: Stop,
     ) -> Result<(u32, f32), Error> {
         k.relu_into(z, x);
         let units = self.units.as_slice();
@@ -654,15 +650,14 @@ impl Blocks {
                 }
                 continue;
             }
-            let sweeps = iterate(tol, cap, || {
-                let mut r = 0.0f32;
+            let sweeps = iterate(stop, &mut lanes, |lanes| {
                 for &i in members {
-                    let lanes = i as usize * batch..(i as usize + 1) * batch;
-                    row.copy_from_slice(&z[lanes.clone()]);
+                    let range = i as usize * batch..(i as usize + 1) * batch;
+                    row.copy_from_slice(&z[range.clone()]);
                     a.row_batch_add(k, i as usize, x, batch, row)?;
-                    r = larger(r, k.relu_step(row, &mut x[lanes]));
+                    lanes.relu_step(row, &mut x[range]);
                 }
-                Ok(r)
+                Ok(())
             })?;
             iterations = iterations.max(sweeps);
         }
@@ -687,7 +682,7 @@ impl Blocks {
 /// piecewise-linear equation `x = relu(M x + r)`): with `S = {i : (M x + r)_i > 0}`, `(I - M_SS) y_S = r_S`,
 /// `y = 0` elsewhere. `I - M_SS` is strictly diagonally dominant (the rows of `M` have L1 norm below 1), so
 /// elimination without pivoting is stable. The candidate is kept only if its true residual
-/// `max_i |y_i - relu(r_i + M_i y)|` is within `tol`; otherwise it replaces `x` if its residual is smaller, and one
+/// `max_i |y_i - relu(r_i + M_i y)|` meets the stopping test (`stop.rs`, over the component); otherwise it replaces `x` if its residual is smaller, and one
 /// Gauss-Seidel sweep updates `x` and the pattern. The sweeps alone converge (a max-norm contraction from any
 /// start), so the loop ends either way. Returns the
 /// iterations and the true residual of the answer.
@@ -699,9 +694,9 @@ fn small_component(
     x: &mut [f32],
     members: &[u32],
     block: &[f32],
-    tol: f32,
-    cap: u32,
+    stop: Stop,
 ) -> Result<(u32, f32), Error> {
+    let cap = stop.cap;
     let m = members.len();
     let (mut r, mut xs) = ([0.0f32; SMALL_MAX], [0.0f32; SMALL_MAX]);
     // The component's own units read as 0, so the row products give only what comes from outside it.
@@ -728,10 +723,11 @@ fn small_component(
         })
     };
     let mut answer = None;
+    let mut test = stop.running();
     for iteration in 1..=cap {
         if let Some(y) = pattern_solution(block, r, &xs[..m], &pre) {
             let res = residual_of(&y[..m]);
-            if res <= tol {
+            if stop.met(res, || norm_inf(&y[..m])) {
                 answer = Some((iteration, res, y));
                 break;
             }
@@ -751,7 +747,7 @@ fn small_component(
                 what: "hidden state",
             });
         }
-        if update <= tol {
+        if test.met(update, || norm_inf(&xs[..m])) {
             answer = Some((iteration, residual_of(&xs[..m]), xs));
             break;
         }
@@ -759,7 +755,7 @@ fn small_component(
             return Err(Error::NotConverged {
                 iterations: cap,
                 residual: update,
-                tolerance: tol,
+                tolerance: stop.threshold(norm_inf(&xs[..m])),
             });
         }
     }
@@ -768,7 +764,7 @@ fn small_component(
         return Err(Error::NotConverged {
             iterations: 0,
             residual: f32::INFINITY,
-            tolerance: tol,
+            tolerance: stop.tol,
         });
     };
     for (&u, &v) in members.iter().zip(&y[..m]) {
@@ -836,38 +832,55 @@ fn pattern_solution(
 /// A plan only exists for dense and CSR `A`, whose row kernels never answer `None`.
 const NOT_PLANNED: Error = Error::InvalidOption("block plan on a low-rank matrix");
 
-/// Runs `sweep` until its update is at most `tol`; returns the sweeps run. Fails after `cap` sweeps, or on an
-/// infinite update (relu maps NaN to 0, so a NaN shows up as overflow or in the caller's final check).
+/// Runs `sweep` over a batch until every input meets the stopping test (`lanes`, which `sweep` fills); returns
+/// the sweeps run. Fails after `stop.cap` sweeps, or on an infinite update (relu maps NaN to 0, so a NaN shows up
+/// as overflow or in the caller's final check).
 fn iterate(
-    tol: f32,
-    cap: u32,
-    mut sweep: impl FnMut() -> Result<f32, Error>,
+    stop: Stop,
+    lanes: &mut Lanes,
+    mut sweep: impl FnMut(&mut Lanes) -> Result<(), Error>,
 ) -> Result<u32, Error> {
-    let mut update = f32::INFINITY;
-    for sweeps in 1..=cap {
-        update = sweep()?;
-        if update <= tol || !update.is_finite() {
-            return checked_update(sweeps, update, tol, cap);
+    for sweeps in 1..=stop.cap {
+        lanes.next_sweep();
+        sweep(lanes)?;
+        let update = lanes.largest_update();
+        if !update.is_finite() {
+            return Err(Error::NotFinite {
+                what: "hidden state",
+            });
+        }
+        if lanes.met(stop) {
+            return Ok(sweeps);
         }
     }
-    checked_update(cap, update, tol, cap)
+    Err(Error::NotConverged {
+        iterations: stop.cap,
+        residual: lanes.largest_update(),
+        tolerance: lanes.missed_threshold(stop),
+    })
 }
 
-/// The outcome of an iteration that stopped after `sweeps` with this last update: the sweeps when it converged,
-/// else the error (a non-finite update, or the cap reached above the tolerance).
-fn checked_update(sweeps: u32, update: f32, tol: f32, cap: u32) -> Result<u32, Error> {
+/// The outcome of an iteration that stopped after `sweeps` with this last update (`scale`: the norm of the state
+/// it iterated): the sweeps when it converged, else the error (a non-finite update, or the cap reached above the
+/// stopping test).
+fn checked_update(
+    sweeps: u32,
+    update: f32,
+    stop: Stop,
+    scale: impl Fn() -> f32,
+) -> Result<u32, Error> {
     if !update.is_finite() {
         return Err(Error::NotFinite {
             what: "hidden state",
         });
     }
-    if update <= tol {
+    if stop.met(update, &scale) {
         return Ok(sweeps);
     }
     Err(Error::NotConverged {
-        iterations: cap,
+        iterations: stop.cap,
         residual: update,
-        tolerance: tol,
+        tolerance: stop.threshold(scale()),
     })
 }
 
@@ -1059,7 +1072,7 @@ mod tests {
             let tol = if loose { 1e-2 } else { 1e-6 };
             for k in Kernels::all_available() {
                 let mut x = vec![0.0f32; n];
-                let (_, reported) = blocks.solve(&a, k, &z, &mut x, (tol, 10_000)).unwrap();
+                let (_, reported) = blocks.solve(&a, k, &z, &mut x, Stop { tol, cap: 10_000 }).unwrap();
                 let truth = (0..n)
                     .map(|i| (larger(0.0, z[i] + a.row_dot(k, i, &x).unwrap()) - x[i]).abs())
                     .fold(0.0f32, larger);
@@ -1098,7 +1111,18 @@ mod tests {
         let z: Vec<f32> = (0..n).map(|i| ((i * 37) % 19) as f32 / 9.0 - 0.7).collect();
         for k in Kernels::all_available() {
             let mut x = vec![0.0f32; n];
-            let (_, reported) = blocks.solve(&a, k, &z, &mut x, (1e-6, 100)).unwrap();
+            let (_, reported) = blocks
+                .solve(
+                    &a,
+                    k,
+                    &z,
+                    &mut x,
+                    Stop {
+                        tol: 1e-6,
+                        cap: 100,
+                    },
+                )
+                .unwrap();
             let truth = (0..n)
                 .map(|i| (larger(0.0, z[i] + a.row_dot(k, i, &x).unwrap()) - x[i]).abs())
                 .fold(0.0f32, larger);
@@ -1157,8 +1181,18 @@ mod tests {
                 }
                 for k in Kernels::all_available() {
                     let mut x = vec![0.0f32; n];
-                    let (iterations, residual) =
-                        blocks.solve(&a, k, &z, &mut x, (1e-6, 100)).unwrap();
+                    let (iterations, residual) = blocks
+                        .solve(
+                            &a,
+                            k,
+                            &z,
+                            &mut x,
+                            Stop {
+                                tol: 1e-6,
+                                cap: 100,
+                            },
+                        )
+                        .unwrap();
                     for (got, want) in x.iter().zip(&want) {
                         assert!(
                             (f64::from(*got) - want).abs() <= 1e-5,

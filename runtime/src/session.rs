@@ -21,6 +21,7 @@ pub struct Session {
     low_rank: Vec<f32>,
     samples: Vec<f32>,
     extra: Vec<f32>,
+    lanes: Vec<f32>,
     hidden_len: usize,
 }
 
@@ -54,6 +55,7 @@ impl Session {
         grow(&mut self.y, q * batch);
         grow(&mut self.low_rank, plan.scratch_len(batch));
         grow(&mut self.samples, p * batch);
+        grow(&mut self.lanes, crate::stop::Lanes::PER_INPUT * batch);
     }
 
     /// Predicts `output` (length `q`) for one raw `input` (length `p`) with the model's solver defaults.
@@ -155,6 +157,7 @@ impl Session {
             prev: &mut self.prev[..n.max(1) * batch],
             low_rank: &mut self.low_rank,
             extra: &mut self.extra,
+            lanes: &mut self.lanes[..crate::stop::Lanes::PER_INPUT * batch],
         };
         self.hidden_len = 0;
         let stats = solve_hidden(plan, k, options, u, batch, work, folded)?;

@@ -16,6 +16,7 @@
 //! copy is small (it is built only for short rows, see [`RowGroups::new`]) and stays in the L1 cache.
 
 use super::{larger, Kernels, MatRef, Storage, GROUP};
+use crate::stop::{norm_inf, Stop};
 
 /// The slot-major copy of the rows of a square CSR matrix, in groups of [`GROUP`] positions of an evaluation
 /// order.
@@ -154,30 +155,29 @@ impl RowGroups {
         }
     }
 
-    /// [`MatRef::iterate_groups`] on this copy: grouped sweeps of `x = relu(A x + z)` until the update is at
-    /// most `tol` (or not finite), at most `cap` sweeps; returns the sweeps run and the last update. `None` when
-    /// `z` or `x` is not of length `n`.
+    /// [`MatRef::iterate_groups`] on this copy: grouped sweeps of `x = relu(A x + z)` until the update meets
+    /// `stop` (or is not finite), at most `stop.cap` sweeps; returns the sweeps run and the last update. `None`
+    /// when `z` or `x` is not of length `n`.
     pub(crate) fn iterate(
         &self,
         k: Kernels,
         z: &[f32],
         x: &mut [f32],
-        tol: f32,
-        cap: u32,
+        stop: Stop,
         scratch: &mut [f32],
     ) -> Option<(u32, f32)> {
         if z.len() != self.n || x.len() != self.n {
             return None;
         }
         let Some(perm) = &self.perm else {
-            return Some(self.iterate_in_place(k, z, x, tol, cap));
+            return Some(self.iterate_in_place(k, z, x, stop));
         };
         let (zs, xs) = scratch.get_mut(..2 * self.n)?.split_at_mut(self.n);
         for ((zi, xi), &i) in zs.iter_mut().zip(xs.iter_mut()).zip(perm) {
             *zi = z[i as usize];
             *xi = x[i as usize];
         }
-        let result = self.iterate_in_place(k, zs, xs, tol, cap);
+        let result = self.iterate_in_place(k, zs, xs, stop);
         for (&xi, &i) in xs.iter().zip(perm) {
             x[i as usize] = xi;
         }
@@ -185,16 +185,10 @@ impl RowGroups {
     }
 
     /// The sweeps on vectors in the copy's numbering (permuted when it sorted the rows).
-    fn iterate_in_place(
-        &self,
-        k: Kernels,
-        z: &[f32],
-        x: &mut [f32],
-        tol: f32,
-        cap: u32,
-    ) -> (u32, f32) {
+    fn iterate_in_place(&self, k: Kernels, z: &[f32], x: &mut [f32], stop: Stop) -> (u32, f32) {
         let mut r = f32::INFINITY;
-        for sweep in 1..=cap {
+        let mut test = stop.running();
+        for sweep in 1..=stop.cap {
             r = match k.isa() {
                 // SAFETY: the token proves AVX2/FMA/F16C; `new` established the layout `sweep` relies on (every
                 // index and unit below n == z.len() == x.len()).
@@ -202,11 +196,11 @@ impl RowGroups {
                 super::Isa::Avx2 => unsafe { super::avx2::sell_sweep(self.raw(), z, x) },
                 _ => sweep_portable(self.raw(), z, x),
             };
-            if r <= tol || !r.is_finite() {
+            if test.met(r, || norm_inf(x)) || !r.is_finite() {
                 return (sweep, r);
             }
         }
-        (cap, r)
+        (stop.cap, r)
     }
 
     fn raw(&self) -> Sell<'_> {
@@ -326,7 +320,7 @@ mod tests {
             for k in Kernels::all_available() {
                 let (mut want, mut got) = (x0.clone(), x0.clone());
                 let (sw, rw) = a.iterate_groups(k, &z, &mut want, Some(&sweep_order), -1.0, cap).unwrap().unwrap();
-                let (sg, rg) = groups.iterate(k, &z, &mut got, -1.0, cap, &mut scratch).unwrap();
+                let (sg, rg) = groups.iterate(k, &z, &mut got, Stop { tol: -1.0, cap }, &mut scratch).unwrap();
                 prop_assert_eq!(sw, sg);
                 prop_assert!((rw - rg).abs() <= 1e-5 * (1.0 + rw.abs()), "{:?}: {} vs {}", k.isa(), rw, rg);
                 for (g, w) in got.iter().zip(&want) {
@@ -383,14 +377,32 @@ mod tests {
         let g = RowGroups::new(&a, Some(&[1, 0])).unwrap();
         let mut x = [0.0; 2];
         let (sweeps, r) = g
-            .iterate(Kernels::detect(), &[1.0; 2], &mut x, 1e-6, 100, &mut [])
+            .iterate(
+                Kernels::detect(),
+                &[1.0; 2],
+                &mut x,
+                Stop {
+                    tol: 1e-6,
+                    cap: 100,
+                },
+                &mut [],
+            )
             .unwrap();
         assert!(
             r <= 1e-6 && sweeps < 30 && x.iter().all(|v| (v - 2.0).abs() < 1e-5),
             "{x:?}"
         );
         assert!(g
-            .iterate(Kernels::detect(), &[1.0; 3], &mut x, 1e-6, 100, &mut [])
+            .iterate(
+                Kernels::detect(),
+                &[1.0; 3],
+                &mut x,
+                Stop {
+                    tol: 1e-6,
+                    cap: 100
+                },
+                &mut []
+            )
             .is_none());
         // Sorted by length (no order): needs its scratch, and a short one is refused. Rows 0.25 (x1 + x2), 0.5 x2,
         // 0.5 x0 and z = 1: fixed point 2 in every unit.
@@ -407,10 +419,28 @@ mod tests {
         let k = Kernels::detect();
         let mut x = [0.0; 3];
         assert!(g
-            .iterate(k, &[1.0; 3], &mut x, 1e-6, 100, &mut [0.0; 5])
+            .iterate(
+                k,
+                &[1.0; 3],
+                &mut x,
+                Stop {
+                    tol: 1e-6,
+                    cap: 100
+                },
+                &mut [0.0; 5]
+            )
             .is_none());
         let (_, r) = g
-            .iterate(k, &[1.0; 3], &mut x, 1e-6, 100, &mut [0.0; 6])
+            .iterate(
+                k,
+                &[1.0; 3],
+                &mut x,
+                Stop {
+                    tol: 1e-6,
+                    cap: 100,
+                },
+                &mut [0.0; 6],
+            )
             .unwrap();
         assert!(
             r <= 1e-6 && x.iter().all(|v| (v - 2.0).abs() < 1e-5),
