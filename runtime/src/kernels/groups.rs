@@ -16,7 +16,7 @@
 //! copy is small (it is built only for short rows, see [`RowGroups::new`]) and stays in the L1 cache.
 
 use super::{larger, Kernels, MatRef, Storage, GROUP};
-use crate::stop::{norm_inf, Stop};
+use crate::stop::{norm_inf, Running, Stop};
 
 /// The slot-major copy of the rows of a square CSR matrix, in groups of [`GROUP`] positions of an evaluation
 /// order.
@@ -173,6 +173,17 @@ impl RowGroups {
             return Some(self.iterate_in_place(k, z, x, stop));
         };
         let (zs, xs) = scratch.get_mut(..2 * self.n)?.split_at_mut(self.n);
+        // Small sorted copies keep the state in registers, without the permuted copies (the scratch is checked
+        // all the same, so that callers size it alike on every backend).
+        #[cfg(target_arch = "x86_64")]
+        if k.isa() == super::Isa::Avx2 && self.len <= small::MAX {
+            // SAFETY: the token proves AVX2/FMA; `new` established the Sell invariants with every index and
+            // position below len <= small::MAX, and perm (length n == len == z.len() == x.len()) holds units
+            // below n.
+            return Some(unsafe {
+                small::iterate(self.raw(), perm, z, x, stop.running(), stop.cap)
+            });
+        }
         for ((zi, xi), &i) in zs.iter_mut().zip(xs.iter_mut()).zip(perm) {
             *zi = z[i as usize];
             *xi = x[i as usize];
@@ -258,6 +269,184 @@ fn sweep_portable(s: Sell, z: &[f32], x: &mut [f32]) -> f32 {
     r
 }
 
+/// The grouped sweeps of a small sorted copy (at most four groups, 32 units) with the whole state in registers.
+///
+/// With `x` in four AVX registers, the 8-lane "gather" of a slot is a table lookup among the registers: one
+/// `vpermps` per register (it reads the low three bits of each index) and `vblendvps` on index bits 3 and 4, about
+/// 6 cycles of latency against some 20 for `vgatherdps`, and no store of a group's results before the next group
+/// reads them (the store-to-gather path the memory kernel waits on). The groups of the sorted copy are consecutive
+/// positions, so group `g`'s update replaces register `g` whole. `z` is read once through the permutation, and
+/// `x` written back once at the end: no permuted copies in memory. The iteration is the memory kernel's exactly
+/// (same slots, same even/odd accumulators, same order of the sums), so the results are bit for bit the same.
+#[cfg(target_arch = "x86_64")]
+mod small {
+    use core::arch::x86_64::*;
+
+    use super::{Running, Sell, GROUP};
+
+    /// Most positions (units) the register kernel takes: four registers of eight.
+    pub(super) const MAX: usize = 4 * GROUP;
+
+    /// Lanes `idx` (each below `8 G`) of the state held in the first `G` registers of `x`.
+    #[inline(always)]
+    fn lookup<const G: usize>(x: &[__m256; 4], idx: __m256i) -> __m256 {
+        // SAFETY (whole function): register operations only, on a CPU with AVX2 (the caller's target features).
+        unsafe {
+            let p0 = _mm256_permutevar8x32_ps(x[0], idx);
+            if G == 1 {
+                return p0;
+            }
+            let p1 = _mm256_permutevar8x32_ps(x[1], idx);
+            // Index bit 3 (resp. 4) moved to the sign bit, which `blendv` reads.
+            let bit3 = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(idx));
+            let low = _mm256_blendv_ps(p0, p1, bit3);
+            if G == 2 {
+                return low;
+            }
+            let p2 = _mm256_permutevar8x32_ps(x[2], idx);
+            let p3 = _mm256_permutevar8x32_ps(x[3], idx);
+            let high = _mm256_blendv_ps(p2, p3, bit3);
+            _mm256_blendv_ps(low, high, _mm256_castsi256_ps(_mm256_slli_epi32::<27>(idx)))
+        }
+    }
+
+    /// Largest lane of `v` (`maxps` keeps its second operand on a NaN, as the sweeps' running maximum does).
+    #[inline(always)]
+    fn hmax(v: __m256) -> f32 {
+        // SAFETY: register operations only, on a CPU with AVX2 (the caller's target features).
+        unsafe {
+            let m = _mm_max_ps(_mm256_extractf128_ps::<1>(v), _mm256_castps256_ps128(v));
+            let m = _mm_max_ps(_mm_movehl_ps(m, m), m);
+            _mm_cvtss_f32(_mm_max_ss(_mm_shuffle_ps::<1>(m, m), m))
+        }
+    }
+
+    /// Grouped sweeps until `test` is met (or the update is not finite), at most `cap`; returns the sweeps run and
+    /// the last update, with `x` (in the caller's numbering) updated.
+    ///
+    /// # Safety
+    /// AVX2 and FMA available; the [`Sell`] invariants of a sorted copy (`contiguous`, positions `0..len` in
+    /// groups of eight) with `len <= MAX`; `perm.len() == z.len() == x.len() == len`, every entry below `len`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn iterate(
+        s: Sell,
+        perm: &[u32],
+        z: &[f32],
+        x: &mut [f32],
+        test: Running,
+        cap: u32,
+    ) -> (u32, f32) {
+        match s.len.div_ceil(GROUP) {
+            // SAFETY: the caller's contract, with G registers enough for len.
+            1 => unsafe { run::<1>(s, perm, z, x, test, cap) },
+            2 => unsafe { run::<2>(s, perm, z, x, test, cap) },
+            // Three groups take the four-register lookup (the fourth register stays 0 and is never selected).
+            _ => unsafe { run::<4>(s, perm, z, x, test, cap) },
+        }
+    }
+
+    /// Group `g`'s new values `max(0, z + sum_slots w * x[idx])` from the state `x` (the values before the group;
+    /// a NaN sum gives 0, as `larger(0, t)` in the other backends). The even and odd slots accumulate apart and
+    /// are added at the end, as in the memory kernel.
+    ///
+    /// # Safety
+    /// AVX2 and FMA available; `g` a group of `s` (its slots inside `idx` and `w`), every index below `8 G`.
+    #[inline(always)]
+    unsafe fn group<const G: usize>(s: Sell, g: usize, z: __m256, x: [__m256; 4]) -> __m256 {
+        let (a, b) = (s.slot_ptr[g] as usize, s.slot_ptr[g + 1] as usize);
+        let (ip, wp) = (s.idx.as_ptr(), s.w.as_ptr());
+        // SAFETY (whole block): slots a..b are inside idx and w, 8 lanes each (the caller's contract); the rest
+        // are register operations on a CPU with AVX2 and FMA.
+        unsafe {
+            let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+            let mut k = a;
+            while k + 2 <= b {
+                let v0 = lookup::<G>(&x, _mm256_loadu_si256(ip.add(8 * k).cast()));
+                let v1 = lookup::<G>(&x, _mm256_loadu_si256(ip.add(8 * k + 8).cast()));
+                acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(wp.add(8 * k)), v0, acc0);
+                acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(wp.add(8 * k + 8)), v1, acc1);
+                k += 2;
+            }
+            if k < b {
+                let v0 = lookup::<G>(&x, _mm256_loadu_si256(ip.add(8 * k).cast()));
+                acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(wp.add(8 * k)), v0, acc0);
+            }
+            _mm256_max_ps(
+                _mm256_add_ps(z, _mm256_add_ps(acc0, acc1)),
+                _mm256_setzero_ps(),
+            )
+        }
+    }
+
+    /// [`iterate`] for a state in `G` registers.
+    ///
+    /// # Safety
+    /// That of [`iterate`], and `len <= 8 G`.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run<const G: usize>(
+        s: Sell,
+        perm: &[u32],
+        z: &[f32],
+        x: &mut [f32],
+        mut test: Running,
+        cap: u32,
+    ) -> (u32, f32) {
+        let groups = s.len.div_ceil(GROUP);
+        // z and x in the copy's numbering, 0 past len (padding lanes: weight 0 and z 0 keep them at 0).
+        let (mut zb, mut xb) = ([0.0f32; MAX], [0.0f32; MAX]);
+        for (p, &i) in perm.iter().enumerate() {
+            zb[p] = z[i as usize];
+            xb[p] = x[i as usize];
+        }
+        // SAFETY: 8g + 8 <= MAX for g < 4.
+        let load = |b: &[f32; MAX], g: usize| unsafe { _mm256_loadu_ps(b.as_ptr().add(GROUP * g)) };
+        let zr = [load(&zb, 0), load(&zb, 1), load(&zb, 2), load(&zb, 3)];
+        // The state in four named registers: group g replaces register g, with constant indices throughout (an
+        // array indexed by the group number would live on the stack).
+        let [mut x0, mut x1, mut x2, mut x3] =
+            [load(&xb, 0), load(&xb, 1), load(&xb, 2), load(&xb, 3)];
+        let magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MAX));
+        let mut sweeps = 0;
+        let mut r = f32::INFINITY;
+        while sweeps < cap {
+            sweeps += 1;
+            let mut change = _mm256_setzero_ps();
+            // SAFETY (of the four calls): g < groups, so the group's slots are inside idx and w (Sell invariants).
+            let new = unsafe { group::<G>(s, 0, zr[0], [x0, x1, x2, x3]) };
+            change = _mm256_max_ps(_mm256_and_ps(_mm256_sub_ps(new, x0), magnitude), change);
+            x0 = new;
+            if groups > 1 {
+                let new = unsafe { group::<G>(s, 1, zr[1], [x0, x1, x2, x3]) };
+                change = _mm256_max_ps(_mm256_and_ps(_mm256_sub_ps(new, x1), magnitude), change);
+                x1 = new;
+            }
+            if groups > 2 {
+                let new = unsafe { group::<G>(s, 2, zr[2], [x0, x1, x2, x3]) };
+                change = _mm256_max_ps(_mm256_and_ps(_mm256_sub_ps(new, x2), magnitude), change);
+                x2 = new;
+            }
+            if groups > 3 {
+                let new = unsafe { group::<G>(s, 3, zr[3], [x0, x1, x2, x3]) };
+                change = _mm256_max_ps(_mm256_and_ps(_mm256_sub_ps(new, x3), magnitude), change);
+                x3 = new;
+            }
+            r = hmax(change);
+            let scale = || hmax(_mm256_max_ps(_mm256_max_ps(x0, x1), _mm256_max_ps(x2, x3)));
+            if test.met(r, scale) || !r.is_finite() {
+                break;
+            }
+        }
+        for (g, v) in [x0, x1, x2, x3].into_iter().enumerate() {
+            // SAFETY: 8g + 8 <= MAX for g < 4 (all four stored: the registers past the groups hold zeros).
+            unsafe { _mm256_storeu_ps(xb.as_mut_ptr().add(GROUP * g), v) };
+        }
+        for (p, &i) in perm.iter().enumerate() {
+            x[i as usize] = xb[p];
+        }
+        (sweeps, r)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -325,6 +514,20 @@ mod tests {
                 prop_assert!((rw - rg).abs() <= 1e-5 * (1.0 + rw.abs()), "{:?}: {} vs {}", k.isa(), rw, rg);
                 for (g, w) in got.iter().zip(&want) {
                     prop_assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "{:?}: {:?} vs {:?}", k.isa(), got, want);
+                }
+                // The register kernel of small sorted copies (AVX2, n <= 32) is the memory kernel bit for bit.
+                #[cfg(target_arch = "x86_64")]
+                if let Some(perm) = groups.perm.as_ref().filter(|_| n <= small::MAX) {
+                    let (zs, mut xs): (Vec<f32>, Vec<f32>) = perm.iter().map(|&i| (z[i as usize], x0[i as usize])).unzip();
+                    let (sm, rm) = groups.iterate_in_place(k, &zs, &mut xs, Stop { tol: -1.0, cap });
+                    let mut memory = x0.clone();
+                    for (&v, &i) in xs.iter().zip(perm) {
+                        memory[i as usize] = v;
+                    }
+                    let mut registers = x0.clone();
+                    let (sr, rr) = groups.iterate(k, &z, &mut registers, Stop { tol: -1.0, cap }, &mut scratch).unwrap();
+                    prop_assert_eq!((sm, rm.to_bits()), (sr, rr.to_bits()));
+                    prop_assert_eq!(memory.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), registers.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
                 }
             }
         }
