@@ -53,6 +53,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) groups: Option<RowGroups>,
     /// A dense copy of `C` for single inputs, when `C` is dense enough for it to pay (`kernels/dense_copy.rs`).
     pub(crate) c_dense: Option<DenseCopy>,
+    /// The same for `B` (small, fairly dense input layers: the random 1,000-weight model's is 39% dense).
+    pub(crate) b_dense: Option<DenseCopy>,
 }
 
 impl<'a> Plan<'a> {
@@ -66,12 +68,15 @@ impl<'a> Plan<'a> {
         let mat = |role: Role| view.matrix(role).map(MatRef::from_parsed).transpose();
         let (a, b, c, d) = (mat(Role::A)?, mat(Role::B)?, mat(Role::C)?, mat(Role::D)?);
         let blocks = a.as_ref().filter(|a| a.stored() > 0).and_then(Blocks::new);
-        let c_dense = c
-            .as_ref()
-            .filter(|_| crate::solve::PACKED)
-            .and_then(DenseCopy::of);
+        let dense = |m: &Option<MatRef>| {
+            m.as_ref()
+                .filter(|_| crate::solve::PACKED)
+                .and_then(DenseCopy::of)
+        };
+        let (b_dense, c_dense) = (dense(&b), dense(&c));
         let mut plan = Plan {
             blocks,
+            b_dense,
             c_dense,
             fold: None,
             groups: None,
