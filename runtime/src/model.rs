@@ -9,7 +9,7 @@ use crate::blocks::{BlockStructure, Blocks};
 use crate::error::Error;
 use crate::fold::Fold;
 use crate::kernels::groups::RowGroups;
-use crate::kernels::{DenseCopy, Kernels, MatRef};
+use crate::kernels::{DenseColumns, DenseCopy, Kernels, MatRef};
 use crate::session::Session;
 use crate::solve::{SolveOptions, SolveStats};
 
@@ -53,8 +53,9 @@ pub(crate) struct Plan<'a> {
     pub(crate) groups: Option<RowGroups>,
     /// A dense copy of `C` for single inputs, when `C` is dense enough for it to pay (`kernels/dense_copy.rs`).
     pub(crate) c_dense: Option<DenseCopy>,
-    /// The same for `B` (small, fairly dense input layers: the random 1,000-weight model's is 39% dense).
-    pub(crate) b_dense: Option<DenseCopy>,
+    /// A column-major copy of `B` for single inputs, when `B` is dense enough (small input layers: the random
+    /// 1,000-weight model's is 32 x 64, 39% dense; `kernels/dense_columns.rs`).
+    pub(crate) b_dense: Option<DenseColumns>,
 }
 
 impl<'a> Plan<'a> {
@@ -68,12 +69,11 @@ impl<'a> Plan<'a> {
         let mat = |role: Role| view.matrix(role).map(MatRef::from_parsed).transpose();
         let (a, b, c, d) = (mat(Role::A)?, mat(Role::B)?, mat(Role::C)?, mat(Role::D)?);
         let blocks = a.as_ref().filter(|a| a.stored() > 0).and_then(Blocks::new);
-        let dense = |m: &Option<MatRef>| {
-            m.as_ref()
-                .filter(|_| crate::solve::PACKED)
-                .and_then(DenseCopy::of)
-        };
-        let (b_dense, c_dense) = (dense(&b), dense(&c));
+        let packed = |m: &Option<MatRef<'a>>| m.filter(|_| crate::solve::PACKED);
+        let (b_dense, c_dense) = (
+            packed(&b).as_ref().and_then(DenseColumns::of),
+            packed(&c).as_ref().and_then(DenseCopy::of),
+        );
         let mut plan = Plan {
             blocks,
             b_dense,

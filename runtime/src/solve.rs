@@ -215,12 +215,11 @@ pub(crate) fn solve_hidden(
         Some((fold, b)) => fold.pre_activation(b, k, u, z, low_rank)?,
         None => {
             broadcast(plan.view.bias_x, batch, z);
-            // Single inputs multiply B's dense copy when it has one (cheaper than its gathers).
-            let b = match &plan.b_dense {
-                Some(dense) if PACKED && batch == 1 => Some(dense.view()),
-                _ => plan.b,
-            };
-            add_product(b, k, u, batch, z, low_rank)?;
+            // Single inputs multiply B's column-major copy when it has one (cheaper than its gathers).
+            match &plan.b_dense {
+                Some(dense) if PACKED && batch == 1 => dense.gemv_add(k, u, z)?,
+                _ => add_product(plan.b, k, u, batch, z, low_rank)?,
+            }
         }
     }
     // Finite inputs and weights can still overflow here; relu would turn a NaN into 0 and hide it.

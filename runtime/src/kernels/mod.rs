@@ -10,6 +10,7 @@
 //! weight `M[i, j]` does one AXPY `Y[i, :] += M[i, j] * X[j, :]` over contiguous batch lanes, the layout that
 //! vectorises for any sparsity pattern.
 
+mod dense_columns;
 mod dense_copy;
 mod element;
 mod elementwise;
@@ -23,6 +24,7 @@ mod avx2;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 
+pub(crate) use dense_columns::DenseColumns;
 pub(crate) use dense_copy::DenseCopy;
 pub use element::{Index, Weight};
 pub(crate) use elementwise::larger;
