@@ -16,7 +16,7 @@
 //! copy is small (it is built only for short rows, see [`RowGroups::new`]) and stays in the L1 cache.
 
 use super::{larger, Kernels, MatRef, Storage, GROUP};
-use crate::stop::{norm_inf, Running, Stop};
+use crate::stop::{norm_inf, Stop};
 
 /// The slot-major copy of the rows of a square CSR matrix, in groups of [`GROUP`] positions of an evaluation
 /// order.
@@ -282,7 +282,8 @@ fn sweep_portable(s: Sell, z: &[f32], x: &mut [f32]) -> f32 {
 mod small {
     use core::arch::x86_64::*;
 
-    use super::{Running, Sell, GROUP};
+    use super::{Sell, GROUP};
+    use crate::stop::Running;
 
     /// Most positions (units) the register kernel takes: four registers of eight.
     pub(super) const MAX: usize = 4 * GROUP;
