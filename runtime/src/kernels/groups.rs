@@ -39,6 +39,10 @@ pub(crate) struct RowGroups {
     /// Without a stored order: the rows sorted by length (the sweep order), and the columns of `idx` renumbered
     /// to positions in it, so that the sweeps run on permuted copies of `z` and `x`, contiguously.
     perm: Option<Vec<u32>>,
+    /// The CPU has AVX-512F and AVX-512VL (detected at load): the register kernel of small copies takes their
+    /// two-register permutes.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    avx512: bool,
 }
 
 /// Mean stored weights per row from which [`RowGroups::new`] declines: from about one full gather per row the
@@ -101,6 +105,10 @@ impl RowGroups {
             n,
             contiguous: order.is_none(),
             perm: None,
+            #[cfg(target_arch = "x86_64")]
+            avx512: is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl"),
+            #[cfg(not(target_arch = "x86_64"))]
+            avx512: false,
         };
         groups.slot_ptr.push(0);
         let mut base = 0;
@@ -177,11 +185,16 @@ impl RowGroups {
         // all the same, so that callers size it alike on every backend).
         #[cfg(target_arch = "x86_64")]
         if k.isa() == super::Isa::Avx2 && self.len <= small::MAX {
-            // SAFETY: the token proves AVX2/FMA; `new` established the Sell invariants with every index and
-            // position below len <= small::MAX, and perm (length n == len == z.len() == x.len()) holds units
-            // below n.
+            let (raw, test) = (self.raw(), stop.running());
+            // SAFETY: the token proves AVX2/FMA, and `avx512` was detected on this CPU; `new` established the Sell
+            // invariants with every index and position below len <= small::MAX, and perm (length
+            // n == len == z.len() == x.len()) holds units below n.
             return Some(unsafe {
-                small::iterate(self.raw(), perm, z, x, stop.running(), stop.cap)
+                if self.avx512 {
+                    small::iterate_avx512(raw, perm, z, x, test, stop.cap)
+                } else {
+                    small::iterate(raw, perm, z, x, test, stop.cap)
+                }
             });
         }
         for ((zi, xi), &i) in zs.iter_mut().zip(xs.iter_mut()).zip(perm) {
@@ -276,7 +289,10 @@ fn sweep_portable(s: Sell, z: &[f32], x: &mut [f32]) -> f32 {
 /// 6 cycles of latency against some 20 for `vgatherdps`, and no store of a group's results before the next group
 /// reads them (the store-to-gather path the memory kernel waits on). The groups of the sorted copy are consecutive
 /// positions, so group `g`'s update replaces register `g` whole. `z` is read once through the permutation, and
-/// `x` written back once at the end: no permuted copies in memory. The iteration is the memory kernel's exactly
+/// `x` written back once at the end: no permuted copies in memory. Where the CPU has AVX-512VL (detected at
+/// load), the lookup is two `vpermt2ps` (16 entries each) and a mask blend on index bit 4: a third of the uops and
+/// a shorter chain (f16 1k prediction 550-566 -> 501-515 ns, best rounds alternated). The iteration is the memory
+/// kernel's exactly
 /// (same slots, same even/odd accumulators, same order of the sums), so the results are bit for bit the same.
 #[cfg(target_arch = "x86_64")]
 mod small {
@@ -288,14 +304,26 @@ mod small {
     /// Most positions (units) the register kernel takes: four registers of eight.
     pub(super) const MAX: usize = 4 * GROUP;
 
-    /// Lanes `idx` (each below `8 G`) of the state held in the first `G` registers of `x`.
+    /// Lanes `idx` (each below `8 G`) of the state held in the first `G` registers of `x`; with `W`, by the
+    /// two-register permutes of AVX-512VL (`vpermt2ps`: one instruction per 16 entries, and a mask blend on index
+    /// bit 4, instead of four `vpermps` and three two-uop `vblendvps`).
     #[inline(always)]
-    fn lookup<const G: usize>(x: &[__m256; 4], idx: __m256i) -> __m256 {
-        // SAFETY (whole function): register operations only, on a CPU with AVX2 (the caller's target features).
+    fn lookup<const G: usize, const W: bool>(x: &[__m256; 4], idx: __m256i) -> __m256 {
+        // SAFETY (whole function): register operations only, on a CPU with AVX2, and AVX-512F/VL when `W` (the
+        // caller's target features).
         unsafe {
             let p0 = _mm256_permutevar8x32_ps(x[0], idx);
             if G == 1 {
                 return p0;
+            }
+            if W {
+                let low = _mm256_permutex2var_ps(x[0], idx, x[1]);
+                if G == 2 {
+                    return low;
+                }
+                let high = _mm256_permutex2var_ps(x[2], idx, x[3]);
+                let upper = _mm256_test_epi32_mask(idx, _mm256_set1_epi32(16));
+                return _mm256_mask_blend_ps(upper, low, high);
             }
             let p1 = _mm256_permutevar8x32_ps(x[1], idx);
             // Index bit 3 (resp. 4) moved to the sign bit, which `blendv` reads.
@@ -339,10 +367,31 @@ mod small {
     ) -> (u32, f32) {
         match s.len.div_ceil(GROUP) {
             // SAFETY: the caller's contract, with G registers enough for len.
-            1 => unsafe { run::<1>(s, perm, z, x, test, cap) },
-            2 => unsafe { run::<2>(s, perm, z, x, test, cap) },
+            1 => unsafe { run::<1, false>(s, perm, z, x, test, cap) },
+            2 => unsafe { run::<2, false>(s, perm, z, x, test, cap) },
             // Three groups take the four-register lookup (the fourth register stays 0 and is never selected).
-            _ => unsafe { run::<4>(s, perm, z, x, test, cap) },
+            _ => unsafe { run::<4, false>(s, perm, z, x, test, cap) },
+        }
+    }
+
+    /// [`iterate`] with the AVX-512VL lookup.
+    ///
+    /// # Safety
+    /// That of [`iterate`], and AVX-512F and AVX-512VL available.
+    #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+    pub(super) unsafe fn iterate_avx512(
+        s: Sell,
+        perm: &[u32],
+        z: &[f32],
+        x: &mut [f32],
+        test: Running,
+        cap: u32,
+    ) -> (u32, f32) {
+        match s.len.div_ceil(GROUP) {
+            // SAFETY: the caller's contract, with G registers enough for len.
+            1 => unsafe { run::<1, true>(s, perm, z, x, test, cap) },
+            2 => unsafe { run::<2, true>(s, perm, z, x, test, cap) },
+            _ => unsafe { run::<4, true>(s, perm, z, x, test, cap) },
         }
     }
 
@@ -353,7 +402,12 @@ mod small {
     /// # Safety
     /// AVX2 and FMA available; `g` a group of `s` (its slots inside `idx` and `w`), every index below `8 G`.
     #[inline(always)]
-    unsafe fn group<const G: usize>(s: Sell, g: usize, z: __m256, x: [__m256; 4]) -> __m256 {
+    unsafe fn group<const G: usize, const W: bool>(
+        s: Sell,
+        g: usize,
+        z: __m256,
+        x: [__m256; 4],
+    ) -> __m256 {
         let (a, b) = (s.slot_ptr[g] as usize, s.slot_ptr[g + 1] as usize);
         let (ip, wp) = (s.idx.as_ptr(), s.w.as_ptr());
         // SAFETY (whole block): slots a..b are inside idx and w, 8 lanes each (the caller's contract); the rest
@@ -362,14 +416,14 @@ mod small {
             let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
             let mut k = a;
             while k + 2 <= b {
-                let v0 = lookup::<G>(&x, _mm256_loadu_si256(ip.add(8 * k).cast()));
-                let v1 = lookup::<G>(&x, _mm256_loadu_si256(ip.add(8 * k + 8).cast()));
+                let v0 = lookup::<G, W>(&x, _mm256_loadu_si256(ip.add(8 * k).cast()));
+                let v1 = lookup::<G, W>(&x, _mm256_loadu_si256(ip.add(8 * k + 8).cast()));
                 acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(wp.add(8 * k)), v0, acc0);
                 acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(wp.add(8 * k + 8)), v1, acc1);
                 k += 2;
             }
             if k < b {
-                let v0 = lookup::<G>(&x, _mm256_loadu_si256(ip.add(8 * k).cast()));
+                let v0 = lookup::<G, W>(&x, _mm256_loadu_si256(ip.add(8 * k).cast()));
                 acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(wp.add(8 * k)), v0, acc0);
             }
             _mm256_max_ps(
@@ -379,12 +433,13 @@ mod small {
         }
     }
 
-    /// [`iterate`] for a state in `G` registers.
+    /// [`iterate`] for a state in `G` registers (inlined into the two entry points, which compile it with their
+    /// target features).
     ///
     /// # Safety
-    /// That of [`iterate`], and `len <= 8 G`.
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn run<const G: usize>(
+    /// That of [`iterate`], `len <= 8 G`, and AVX-512F/VL available when `W`.
+    #[inline(always)]
+    unsafe fn run<const G: usize, const W: bool>(
         s: Sell,
         perm: &[u32],
         z: &[f32],
@@ -413,21 +468,21 @@ mod small {
             sweeps += 1;
             let mut change = _mm256_setzero_ps();
             // SAFETY (of the four calls): g < groups, so the group's slots are inside idx and w (Sell invariants).
-            let new = unsafe { group::<G>(s, 0, zr[0], [x0, x1, x2, x3]) };
+            let new = unsafe { group::<G, W>(s, 0, zr[0], [x0, x1, x2, x3]) };
             change = _mm256_max_ps(_mm256_and_ps(_mm256_sub_ps(new, x0), magnitude), change);
             x0 = new;
             if groups > 1 {
-                let new = unsafe { group::<G>(s, 1, zr[1], [x0, x1, x2, x3]) };
+                let new = unsafe { group::<G, W>(s, 1, zr[1], [x0, x1, x2, x3]) };
                 change = _mm256_max_ps(_mm256_and_ps(_mm256_sub_ps(new, x1), magnitude), change);
                 x1 = new;
             }
             if groups > 2 {
-                let new = unsafe { group::<G>(s, 2, zr[2], [x0, x1, x2, x3]) };
+                let new = unsafe { group::<G, W>(s, 2, zr[2], [x0, x1, x2, x3]) };
                 change = _mm256_max_ps(_mm256_and_ps(_mm256_sub_ps(new, x2), magnitude), change);
                 x2 = new;
             }
             if groups > 3 {
-                let new = unsafe { group::<G>(s, 3, zr[3], [x0, x1, x2, x3]) };
+                let new = unsafe { group::<G, W>(s, 3, zr[3], [x0, x1, x2, x3]) };
                 change = _mm256_max_ps(_mm256_and_ps(_mm256_sub_ps(new, x3), magnitude), change);
                 x3 = new;
             }
@@ -516,7 +571,8 @@ mod tests {
                 for (g, w) in got.iter().zip(&want) {
                     prop_assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "{:?}: {:?} vs {:?}", k.isa(), got, want);
                 }
-                // The register kernel of small sorted copies (AVX2, n <= 32) is the memory kernel bit for bit.
+                // The register kernel of small sorted copies (AVX2, n <= 32) is the memory kernel bit for bit, with
+                // either lookup.
                 #[cfg(target_arch = "x86_64")]
                 if let Some(perm) = groups.perm.as_ref().filter(|_| n <= small::MAX) {
                     let (zs, mut xs): (Vec<f32>, Vec<f32>) = perm.iter().map(|&i| (z[i as usize], x0[i as usize])).unzip();
@@ -525,10 +581,15 @@ mod tests {
                     for (&v, &i) in xs.iter().zip(perm) {
                         memory[i as usize] = v;
                     }
-                    let mut registers = x0.clone();
-                    let (sr, rr) = groups.iterate(k, &z, &mut registers, Stop { tol: -1.0, cap }, &mut scratch).unwrap();
-                    prop_assert_eq!((sm, rm.to_bits()), (sr, rr.to_bits()));
-                    prop_assert_eq!(memory.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), registers.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+                    // With the AVX-512VL lookup where the CPU has it, and with the AVX2 one.
+                    let mut avx2_only = groups.clone();
+                    avx2_only.avx512 = false;
+                    for g in [&groups, &avx2_only] {
+                        let mut registers = x0.clone();
+                        let (sr, rr) = g.iterate(k, &z, &mut registers, Stop { tol: -1.0, cap }, &mut scratch).unwrap();
+                        prop_assert_eq!((sm, rm.to_bits()), (sr, rr.to_bits()));
+                        prop_assert_eq!(memory.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), registers.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+                    }
                 }
             }
         }
