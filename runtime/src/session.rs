@@ -166,11 +166,16 @@ impl Session {
         let y = &mut self.y[..q * batch];
         broadcast(plan.view.bias_y, batch, y);
         // Single inputs multiply C's dense copy when it has one (cheaper than its gathers).
-        let c = match &plan.c_dense {
-            Some(dense) if crate::solve::PACKED && batch == 1 => Some(dense.view()),
-            _ => plan.c,
-        };
-        add_product(c, k, &self.x[..n * batch], batch, y, &mut self.low_rank)?;
+        let x = &self.x[..n * batch];
+        match (&plan.c_columns, &plan.c_dense) {
+            (Some(columns), _) if crate::solve::PACKED && batch == 1 => {
+                columns.gemv_add(k, x, y)?
+            }
+            (_, Some(dense)) if crate::solve::PACKED && batch == 1 => {
+                add_product(Some(dense.view()), k, x, batch, y, &mut self.low_rank)?
+            }
+            _ => add_product(plan.c, k, x, batch, y, &mut self.low_rank)?,
+        }
         add_product(plan.d, k, u, batch, y, &mut self.low_rank)?;
         if !k.all_finite(y) {
             return Err(Error::NotFinite { what: "output" });

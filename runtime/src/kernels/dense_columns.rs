@@ -10,9 +10,9 @@
 //! interleaved sets with their own accumulators, added at the end. The weights are widened to `f32` at load
 //! (exactly), so no conversion is on the path.
 //!
-//! Taken for the input layer `B` of single inputs when it is at least a quarter dense (the rule of
-//! [`super::DenseCopy`]) and fits [`MAX_WEIGHTS`]; the roofline of `docs/BENCHMARKS.md` still counts the stored
-//! bytes. Not copied: `i8` matrices, and rows that store a column twice (the CSR product sums two products, a
+//! Taken for `B` and `C` of single inputs when they are at least a quarter dense (the rule of
+//! [`super::DenseCopy`]), short enough for the columns to beat the rows ([`ROW_COST`]) and fit [`MAX_WEIGHTS`];
+//! the roofline of `docs/BENCHMARKS.md` still counts the stored bytes. Not copied: `i8` matrices, and rows that store a column twice (the CSR product sums two products, a
 //! copy would have to sum the weights). Only the order of the sums differs from the CSR product.
 
 use super::{Indices, Kernels, MatRef, MatrixError, Storage, Values};
@@ -26,6 +26,13 @@ const MAX_WEIGHTS: usize = 1 << 15;
 /// Rows per block: four AVX registers of eight.
 const BLOCK: usize = 32;
 
+/// What the row-major copy pays per row beyond its `cols / 8` FMAs, in FMAs: the horizontal sum and the scalar
+/// add, about 10 cycles on AVX2. The column-major copy pays `cols` FMAs per eight padded rows and nothing per
+/// row, so it is taken when `(rows / 8, rounded up) * cols < rows * (cols / 8 + ROW_COST)`: the 32 x 64 `B` and the
+/// 10 x 32 `C` of the random 1,000-weight model (256 < 576, 64 < 140), not the 10 x 256 `C` of the compressed
+/// Fashion-MNIST model (512 > 420; measured 3-4% slower per prediction column-major).
+const ROW_COST: usize = 10;
+
 /// A column-major copy of a CSR matrix, in blocks of [`BLOCK`] rows (see the module documentation).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct DenseColumns {
@@ -38,7 +45,8 @@ pub(crate) struct DenseColumns {
 
 impl DenseColumns {
     /// The copy of `m` when it pays: CSR storage of `f32`, `f16` or `bf16` weights, not empty, at least a quarter
-    /// dense, at most [`MAX_WEIGHTS`] padded entries, no column stored twice in a row.
+    /// dense, cheaper column-major than row-major ([`ROW_COST`]), at most [`MAX_WEIGHTS`] padded entries, no
+    /// column stored twice in a row.
     pub(crate) fn of(m: &MatRef) -> Option<DenseColumns> {
         let (rows, cols) = (m.rows(), m.cols());
         let Storage::Csr {
@@ -50,7 +58,8 @@ impl DenseColumns {
             return None;
         };
         let size = rows.next_multiple_of(8).checked_mul(cols)?;
-        if m.stored() == 0
+        if size / 8 >= rows.saturating_mul(cols.div_ceil(8) + ROW_COST)
+            || m.stored() == 0
             || matches!(values, Values::I8 { .. })
             || size > MAX_WEIGHTS
             || rows.checked_mul(cols)? > DENSE_RATIO.saturating_mul(m.stored())
@@ -229,7 +238,8 @@ mod tests {
                 row.iter().enumerate().any(|(a, j)| row[..a].contains(j))
             });
             let Some(copy) = DenseColumns::of(&m) else {
-                prop_assert!(repeated || rows * cols > DENSE_RATIO * m.stored());
+                let row_major_pays = rows.div_ceil(8) * cols >= rows * (cols.div_ceil(8) + ROW_COST);
+                prop_assert!(repeated || row_major_pays || rows * cols > DENSE_RATIO * m.stored());
                 return Ok(());
             };
             prop_assert!(!repeated);
@@ -263,7 +273,18 @@ mod tests {
             copy.gemv_add(k, &[1.0; 8], &mut [0.0; 2]),
             Err(MatrixError::Length { what: "y", .. })
         ));
-        // Too sparse, a column twice, i8, dense storage, nothing stored: not copied.
+        // Too sparse, a column twice, i8, dense storage, nothing stored, one long row (cheaper row-major: 8 / 8 * 256
+        // FMAs against 256 / 8 + 10): not copied.
+        let long_w = vec![1.0f32; 256];
+        let long_idx: Vec<u16> = (0..256).collect();
+        let long = MatRef::csr(
+            1,
+            256,
+            &[0, 256],
+            Indices::U16(&long_idx),
+            Values::F32(&long_w),
+        )
+        .unwrap();
         let sparse = MatRef::csr(1, 8, &[0, 1], Indices::U16(&[3]), Values::F32(&w[..1])).unwrap();
         let twice = MatRef::csr(1, 4, &[0, 2], Indices::U16(&[1, 1]), Values::F32(&w)).unwrap();
         let q = [1i8, 2];
@@ -280,7 +301,7 @@ mod tests {
         .unwrap();
         let dense = MatRef::dense(1, 2, Values::F32(&w)).unwrap();
         let empty = MatRef::csr(0, 4, &[0], Indices::U16(&[]), Values::F32(&[])).unwrap();
-        for m in [sparse, twice, i8m, dense, empty] {
+        for m in [sparse, twice, i8m, dense, empty, long] {
             assert_eq!(DenseColumns::of(&m), None, "{m:?}");
         }
     }
