@@ -650,15 +650,17 @@ impl Blocks {
                 }
                 continue;
             }
-            let sweeps = iterate(stop, &mut lanes, |lanes| {
+            let lanes_of = |i: u32| i as usize * batch..(i as usize + 1) * batch;
+            let sweep = |lanes: &mut Lanes, x: &mut [f32]| {
                 for &i in members {
-                    let range = i as usize * batch..(i as usize + 1) * batch;
-                    row.copy_from_slice(&z[range.clone()]);
+                    row.copy_from_slice(&z[lanes_of(i)]);
                     a.row_batch_add(k, i as usize, x, batch, row)?;
-                    lanes.relu_step(row, &mut x[range]);
+                    lanes.relu_step(k, row, &mut x[lanes_of(i)]);
                 }
                 Ok(())
-            })?;
+            };
+            let norm = |x: &[f32]| norm_inf_members(x, members, batch);
+            let sweeps = iterate(stop, &mut lanes, x, sweep, norm)?;
             iterations = iterations.max(sweeps);
         }
         let mut residual = 0.0f32;
@@ -832,31 +834,45 @@ fn pattern_solution(
 /// A plan only exists for dense and CSR `A`, whose row kernels never answer `None`.
 const NOT_PLANNED: Error = Error::InvalidOption("block plan on a low-rank matrix");
 
-/// Runs `sweep` over a batch until every input meets the stopping test (`lanes`, which `sweep` fills); returns
-/// the sweeps run. Fails after `stop.cap` sweeps, or on an infinite update (relu maps NaN to 0, so a NaN shows up
-/// as overflow or in the caller's final check).
+/// Runs `sweep` over a batch until every input meets the stopping test (`lanes`, restarted first, which `sweep`
+/// fills; `norm`: the infinity norm of the rows it updates, computed only near the resolution); returns the sweeps
+/// run. Fails after `stop.cap` sweeps, or on an infinite update (relu maps NaN to 0, so a NaN shows up as overflow
+/// or in the caller's final check).
 fn iterate(
     stop: Stop,
     lanes: &mut Lanes,
-    mut sweep: impl FnMut(&mut Lanes) -> Result<(), Error>,
+    x: &mut [f32],
+    mut sweep: impl FnMut(&mut Lanes, &mut [f32]) -> Result<(), Error>,
+    norm: impl Fn(&[f32]) -> f32,
 ) -> Result<u32, Error> {
+    lanes.restart();
     for sweeps in 1..=stop.cap {
         lanes.next_sweep();
-        sweep(lanes)?;
+        sweep(lanes, x)?;
         let update = lanes.largest_update();
         if !update.is_finite() {
             return Err(Error::NotFinite {
                 what: "hidden state",
             });
         }
-        if lanes.met(stop) {
+        if lanes.met(stop, || norm(x)) {
             return Ok(sweeps);
         }
     }
     Err(Error::NotConverged {
         iterations: stop.cap,
         residual: lanes.largest_update(),
-        tolerance: lanes.missed_threshold(stop),
+        tolerance: lanes.missed_threshold(stop, || norm(x)),
+    })
+}
+
+/// `max |x|` over the lanes of the units `members` (`x`: units x `batch`).
+fn norm_inf_members(x: &[f32], members: &[u32], batch: usize) -> f32 {
+    members.iter().fold(0.0, |m, &i| {
+        larger(
+            m,
+            norm_inf(&x[i as usize * batch..(i as usize + 1) * batch]),
+        )
     })
 }
 

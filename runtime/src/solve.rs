@@ -401,17 +401,26 @@ pub(crate) fn solve_hidden(
                 // prev <- g(x) = relu(A x + z); the residual is ||g(x) - x||, the Picard update (per input).
                 prev.copy_from_slice(z);
                 a.gemm_add(k, x, batch, prev, low_rank)?;
-                for (gr, xr) in prev.chunks_exact_mut(batch).zip(x.chunks_exact(batch)) {
-                    for (b, (g, &xi)) in gr.iter_mut().zip(xr).enumerate() {
-                        *g = larger(0.0, *g);
-                        lanes.record(b, (*g - xi).abs(), *g);
+                if lanes.active() {
+                    for (gr, xr) in prev.chunks_exact_mut(batch).zip(x.chunks_exact(batch)) {
+                        for (b, (g, &xi)) in gr.iter_mut().zip(xr).enumerate() {
+                            *g = larger(0.0, *g);
+                            lanes.record(b, (*g - xi).abs(), *g);
+                        }
                     }
+                } else {
+                    let mut r = 0.0f32;
+                    for (g, &xi) in prev.iter_mut().zip(x.iter()) {
+                        *g = larger(0.0, *g);
+                        r = larger(r, (*g - xi).abs());
+                    }
+                    lanes.add_update(r);
                 }
                 let r = lanes.largest_update();
                 let met = if batch == 1 {
                     running.met(r, || norm_inf(prev))
                 } else {
-                    lanes.met(stop)
+                    lanes.met(stop, || norm_inf(prev))
                 };
                 if met || !r.is_finite() {
                     x.copy_from_slice(prev);
@@ -445,9 +454,9 @@ pub(crate) fn solve_hidden(
                     residual = k.relu_step(prev, x);
                     running.met(residual, || norm_inf(x))
                 } else {
-                    lanes.relu_step(prev, x);
+                    lanes.relu_step(k, prev, x);
                     residual = lanes.largest_update();
-                    lanes.met(stop)
+                    lanes.met(stop, || norm_inf(x))
                 }
             }
             _ => {
@@ -456,7 +465,7 @@ pub(crate) fn solve_hidden(
                 if batch == 1 {
                     running.met(residual, || norm_inf(x))
                 } else {
-                    lanes.met(stop)
+                    lanes.met(stop, || norm_inf(x))
                 }
             }
         };
@@ -483,7 +492,7 @@ pub(crate) fn solve_hidden(
     let tolerance = if batch == 1 {
         stop.threshold(norm_inf(x))
     } else {
-        lanes.missed_threshold(stop)
+        lanes.missed_threshold(stop, || norm_inf(x))
     };
     Err(Error::NotConverged {
         iterations: cap,
@@ -544,7 +553,7 @@ fn gauss_seidel_sweep(
         let range = i * batch..(i + 1) * batch;
         row.copy_from_slice(&z[range.clone()]);
         a.row_batch_add(k, i, x, batch, row)?;
-        lanes.relu_step(row, &mut x[range]);
+        lanes.relu_step(k, row, &mut x[range]);
     }
     Ok(lanes.largest_update())
 }
