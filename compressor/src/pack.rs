@@ -61,7 +61,7 @@ pub fn compressed_model_file(c: &Compressed, dataset: &str) -> ModelFile {
     file.meta.solver.max_iterations = s.max_iter as u32;
     file.meta.provenance.dataset = Some(dataset.to_string());
     file.meta.provenance.accuracy = Some(c.test_accuracy);
-    file.meta.provenance.training = serde_json::to_value(&c.config).unwrap_or_default();
+    file.meta.provenance.training = serde_json::to_value(&c.config).unwrap_or_default().into();
     file
 }
 

@@ -24,6 +24,8 @@ fn check_row(row: &serde_json::Value, batch: u64) {
         row["load_us"].as_f64().unwrap() > 0.0 && row["file_bytes"].as_u64().unwrap() > 0,
         "{row}"
     );
+    // Both engines' load times follow one rule: the median of at least 21 loads.
+    assert!(row["loads"].as_u64().unwrap() >= 21, "{row}");
     let throughput = row["throughput_per_s"].as_f64().unwrap();
     let mean = row["mean_us"].as_f64().unwrap();
     assert!(

@@ -175,7 +175,10 @@ fn imported_layers_and_labels() {
             }
         }
     }
-    assert_eq!(m.meta.provenance.training["producer"], "skl2onnx 1.20.0");
+    assert_eq!(
+        m.meta.provenance.training.to_value()["producer"],
+        "skl2onnx 1.20.0"
+    );
 }
 
 #[test]

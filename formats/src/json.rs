@@ -217,9 +217,29 @@ impl<'a> Reader<'a> {
 
     /// Inside an object: the next key (consuming the comma before it and the colon after it), or `None` at `}`.
     pub(crate) fn next_key(&mut self, first: &mut bool) -> Result<Option<Cow<'a, str>>> {
+        if !self.key_start(first)? {
+            return Ok(None);
+        }
+        let key = self.string_body()?;
+        self.colon()?;
+        Ok(Some(key))
+    }
+
+    /// [`Reader::next_key`] without building the key: whether a key followed (checked, colon consumed).
+    fn next_key_checked(&mut self, first: &mut bool) -> Result<bool> {
+        if !self.key_start(first)? {
+            return Ok(false);
+        }
+        self.check_string_body()?;
+        self.colon()?;
+        Ok(true)
+    }
+
+    /// Inside an object: `Ok(false)` at `}`, else consumes the comma before the next key and its opening quote.
+    fn key_start(&mut self, first: &mut bool) -> Result<bool> {
         match self.peek() {
             None => return self.fail("EOF while parsing an object"),
-            Some(b'}') => return Ok(None),
+            Some(b'}') => return Ok(false),
             Some(b) if *first => {
                 *first = false;
                 if b != b'"' {
@@ -238,9 +258,7 @@ impl<'a> Reader<'a> {
             Some(_) => return self.fail("expected `,` or `}`"),
         }
         self.bump();
-        let key = self.string_body()?;
-        self.colon()?;
-        Ok(Some(key))
+        Ok(true)
     }
 
     fn colon(&mut self) -> Result<()> {
@@ -627,6 +645,105 @@ impl<'a> Reader<'a> {
             Some(_) => self.fail("expected value"),
             None => self.fail("EOF while parsing a value"),
         }
+    }
+
+    /// Checks that a value follows, exactly as [`Reader::value`] would accept it (nesting limit counted from the
+    /// current depth, strings decoded and checked for UTF-8 and surrogates, numbers range-checked), without
+    /// building it: returns the value's text, from its first byte to its last.
+    ///
+    /// A text it returns is itself a document that [`Reader::value`] reads (from depth 0, so with at least the
+    /// room it had here), giving the value `value()` would have given at this point.
+    pub(crate) fn checked_value_text(&mut self) -> Result<&'a [u8]> {
+        self.peek();
+        let start = self.pos;
+        self.check_value()?;
+        Ok(&self.bytes[start..self.pos])
+    }
+
+    /// The acceptance of [`Reader::value`] without building anything (strings with escapes aside).
+    fn check_value(&mut self) -> Result<()> {
+        if self.check_number()? {
+            return Ok(());
+        }
+        if self.peek() == Some(b'"') {
+            self.bump();
+            return self.check_string_body();
+        }
+        if self.begin_array()? {
+            let mut first = true;
+            while self.next_element(&mut first)? {
+                self.check_value()?;
+            }
+            return self.end_array();
+        }
+        if self.begin_object()? {
+            let mut first = true;
+            while self.next_key_checked(&mut first)? {
+                self.check_value()?;
+            }
+            return self.end_object();
+        }
+        match self.peek() {
+            Some(b'n') => self.word(b"null"),
+            Some(b't') => self.word(b"true"),
+            Some(b'f') => self.word(b"false"),
+            Some(_) => self.fail("expected value"),
+            None => self.fail("EOF while parsing a value"),
+        }
+    }
+
+    /// After an opening quote: the string checked as [`Reader::string_body`] checks it, without decoding it.
+    /// Plain ASCII up to the closing quote is accepted in one pass with no UTF-8 validation to call (ASCII is
+    /// UTF-8); escapes, control characters, other bytes or a missing quote go the general way, which decides
+    /// and reports exactly as before.
+    fn check_string_body(&mut self) -> Result<()> {
+        let start = self.pos;
+        let rest = self.bytes.get(start..).unwrap_or(&[]);
+        let mut high = 0u8;
+        for (k, &b) in rest.iter().enumerate() {
+            if b == b'"' {
+                if high < 0x80 {
+                    self.pos = start + k + 1;
+                    return Ok(());
+                }
+                break;
+            }
+            if b == b'\\' || b < 0x20 {
+                break;
+            }
+            high |= b;
+        }
+        self.string_body().map(drop)
+    }
+
+    /// Whether a number followed, checked as [`Reader::number`] reads it (same acceptance, same errors).
+    ///
+    /// The decimals a writer produces, `-?(0|[1-9][0-9]*)(.[0-9]+)?` with at most 300 integer digits and no
+    /// exponent, are valid and finite (below 10^301), so they are only scanned; anything else, errors included,
+    /// is read by `number()`.
+    fn check_number(&mut self) -> Result<bool> {
+        let start = match self.peek() {
+            Some(b'-' | b'0'..=b'9') => self.pos,
+            _ => return Ok(false),
+        };
+        let b = &self.bytes[start..];
+        let digits =
+            |from: usize| from + b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let int_start = usize::from(b[0] == b'-');
+        let mut end = digits(int_start);
+        let int_digits = end - int_start;
+        let mut plain =
+            (1..=300).contains(&int_digits) && (b[int_start] != b'0' || int_digits == 1);
+        if plain && b.get(end) == Some(&b'.') {
+            let frac_end = digits(end + 1);
+            plain = frac_end > end + 1;
+            end = frac_end;
+        }
+        if plain && !matches!(b.get(end), Some(b'e' | b'E')) {
+            self.pos = start + end;
+            return Ok(true);
+        }
+        self.number().map(|n| n.is_some())
     }
 
     /// Skips any value, checking only its syntax: serde_json's `ignore_value` (no nesting limit, so an

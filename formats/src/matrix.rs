@@ -477,46 +477,115 @@ fn first_bad_index<T: Copy + Into<u64>>(row: &[T], cols: usize) -> Option<(usize
 /// The indices are read in one branch-free pass over the whole array, not row by row (rows of a sparse model hold a
 /// few dozen entries, and a loop per row paid its setup and tail on each): a *descent* is a position `k` with
 /// `idx[k] <= idx[k - 1]`, which is allowed only where a row starts. Each row start `b` with `0 < b < nnz` is
-/// visited once (consecutive equal pointers are empty rows), so the indices increase within every row exactly
-/// when the descents of the whole array are the descents at row starts; indices that increase within their rows
-/// are all below `cols` exactly when the last one of every row is. The pass counts in 16-bit lanes, chunk by
-/// chunk, which SSE2 holds eight to a register.
-fn csr_is_valid<T: Copy + Ord + Into<u64>>(row_ptr: &[u32], idx: &[T], cols: usize) -> bool {
+/// the end of exactly one non-empty row (the pointers never decrease), so the indices increase within every row
+/// exactly when the descents of the whole array are the descents at the ends of non-empty rows; and indices that
+/// increase within their rows are all below `cols` exactly when the largest of the whole array is. The same pass
+/// finds that largest index, so the loop over rows only tests the one descent at each row's end.
+fn csr_is_valid<T: Copy + Ord + Into<u64> + Default>(
+    row_ptr: &[u32],
+    idx: &[T],
+    cols: usize,
+) -> bool {
     let nnz = idx.len();
     if row_ptr.first() != Some(&0) || row_ptr.last().map(|&e| e as usize) != Some(nnz) {
         return false;
     }
-    if nnz == 0 {
-        return row_ptr.windows(2).all(|w| w[0] == 0 && w[1] == 0);
-    }
-    // Branch-free per row (sparse rows are empty or not at random, which a branch would mispredict): an empty row
-    // contributes nothing through the `full` mask; the clamped positions keep the loads in bounds.
-    let (mut at_row_starts, mut pointers_ok, mut last_in_range) = (0usize, true, true);
-    for w in row_ptr.windows(2) {
-        let (s, e) = (w[0] as usize, w[1] as usize);
-        pointers_ok &= (s <= e) & (e <= nnz);
-        let full = e > s;
-        let last = idx[e.clamp(1, nnz) - 1];
-        // A row ends at `e` and, unless `e` is the end, the next non-empty row starts there.
-        last_in_range &= !full | (last.into() < cols as u64);
-        at_row_starts += usize::from(full & (e < nnz) & (idx[e.min(nnz - 1)] <= last));
-    }
-    if !(pointers_ok && last_in_range) {
+    // From 0 to nnz without decreasing: every pointer is within 0..=nnz.
+    let pointers_ok = row_ptr[..row_ptr.len() - 1]
+        .iter()
+        .zip(&row_ptr[1..])
+        .fold(true, |ok, (s, e)| ok & (s <= e));
+    if !pointers_ok {
         return false;
     }
-    let pairs = idx.len().saturating_sub(1);
-    let descents: usize = idx[..pairs]
-        .chunks(u16::MAX as usize)
-        .zip(idx[1.min(nnz)..].chunks(u16::MAX as usize))
-        .map(|(a, b)| {
-            let n = a
-                .iter()
-                .zip(b)
-                .fold(0u16, |n, (x, y)| n + u16::from(y <= x));
-            usize::from(n)
+    if nnz == 0 {
+        return true;
+    }
+    let (descents, largest) = descents_and_largest(idx);
+    if largest.into() >= cols as u64 {
+        return false;
+    }
+    descents == descents_at_row_ends(row_ptr, idx)
+}
+
+/// How many rows end with a descent: `idx[e] <= idx[e - 1]` for a non-empty row ending at `e < nnz` (pointers
+/// checked to rise from 0 to `nnz = idx.len() > 0`).
+fn descents_at_row_ends<T: Copy + Ord>(row_ptr: &[u32], idx: &[T]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (just detected), the only requirement of the `target_feature` function.
+        return unsafe { descents_at_row_ends_avx2(row_ptr, idx) };
+    }
+    descents_at_row_ends_portable(row_ptr, idx)
+}
+
+/// [`descents_at_row_ends_portable`] compiled for AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn descents_at_row_ends_avx2<T: Copy + Ord>(row_ptr: &[u32], idx: &[T]) -> usize {
+    descents_at_row_ends_portable(row_ptr, idx)
+}
+
+/// The loop of [`descents_at_row_ends`] in plain Rust, branch-free per row (sparse rows are empty or not at
+/// random, which a branch would mispredict): a row that is empty or ends the array tests position 0 against
+/// itself, masked out.
+#[inline(always)]
+fn descents_at_row_ends_portable<T: Copy + Ord>(row_ptr: &[u32], idx: &[T]) -> usize {
+    let nnz = idx.len();
+    row_ptr[..row_ptr.len() - 1]
+        .iter()
+        .zip(&row_ptr[1..])
+        .map(|(&s, &e)| {
+            let inner = (s < e) & ((e as usize) < nnz);
+            let k = if inner { e as usize } else { 0 };
+            usize::from(inner & (idx[k] <= idx[k.saturating_sub(1)]))
         })
-        .sum();
-    descents == at_row_starts
+        .sum()
+}
+
+/// The descents (`idx[k] <= idx[k - 1]`) of a non-empty index array and its largest index, with AVX2 when the CPU
+/// has it (16 lanes of u16 instead of SSE2's 8: the format crate is built for the x86-64 baseline).
+fn descents_and_largest<T: Copy + Ord + Default>(idx: &[T]) -> (usize, T) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (just detected), the only requirement of the `target_feature` function.
+        return unsafe { descents_and_largest_avx2(idx) };
+    }
+    descents_and_largest_portable(idx)
+}
+
+/// [`descents_and_largest_portable`] compiled for AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn descents_and_largest_avx2<T: Copy + Ord + Default>(idx: &[T]) -> (usize, T) {
+    descents_and_largest_portable(idx)
+}
+
+/// The pass of [`descents_and_largest`] in plain Rust that vectorises: descents counted in 16-bit lanes, chunk by
+/// chunk (a chunk of 65,535 pairs cannot overflow them), with the running maximum of the same elements.
+#[inline(always)]
+fn descents_and_largest_portable<T: Copy + Ord + Default>(idx: &[T]) -> (usize, T) {
+    let pairs = idx.len().saturating_sub(1);
+    let (descents, largest) = idx[..pairs]
+        .chunks(u16::MAX as usize)
+        .zip(idx[1.min(idx.len())..].chunks(u16::MAX as usize))
+        .map(|(a, b)| {
+            a.iter()
+                .zip(b)
+                .fold((0u16, T::default()), |(n, m), (x, y)| {
+                    (n + u16::from(y <= x), m.max(*y))
+                })
+        })
+        .fold((0usize, idx[0]), |(n, m), (c, l)| {
+            (n + usize::from(c), m.max(l))
+        });
+    (descents, largest)
 }
 
 /// Row pointers start at 0, never decrease and end at nnz; columns within a row strictly increase and stay `< cols`.
@@ -625,6 +694,56 @@ mod tests {
             let walk16 = first_csr_problem(&ptr, &Indices::U16(&idx16), cols);
             prop_assert_eq!(csr_is_valid(&ptr, &idx16, cols), walk16.is_ok(), "{:?}", walk16);
             prop_assert_eq!(check_csr_structure(&ptr, &Indices::U32(&idx), cols), walk);
+        }
+    }
+
+    /// The AVX2 builds of the two passes (the dispatching functions, on a CPU that has AVX2) equal the portable
+    /// ones around their vector widths and the 65,535-pair chunks, at both index widths.
+    #[test]
+    fn dispatched_passes_equal_the_portable_ones() {
+        let mut bits = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            bits ^= bits << 13;
+            bits ^= bits >> 7;
+            bits ^= bits << 17;
+            bits
+        };
+        for len in [
+            1usize, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 65_535, 65_536, 65_537, 140_001,
+        ] {
+            // Mostly rising runs, so that descents are rare as in real rows, with the largest value anywhere.
+            let idx32: Vec<u32> = (0..len)
+                .map(|k| (k as u32 % 97).wrapping_mul(3) ^ (next() % 5 == 0) as u32)
+                .collect();
+            let idx16: Vec<u16> = idx32
+                .iter()
+                .map(|&j| (j ^ (next() as u32 & 0x8000)) as u16)
+                .collect();
+            assert_eq!(
+                descents_and_largest(&idx32),
+                descents_and_largest_portable(&idx32),
+                "{len}"
+            );
+            assert_eq!(
+                descents_and_largest(&idx16),
+                descents_and_largest_portable(&idx16),
+                "{len}"
+            );
+            let mut ptr = vec![0u32];
+            while (*ptr.last().unwrap() as usize) < len {
+                let step = (next() % 9) as u32;
+                ptr.push((ptr.last().unwrap() + step).min(len as u32));
+            }
+            assert_eq!(
+                descents_at_row_ends(&ptr, &idx32),
+                descents_at_row_ends_portable(&ptr, &idx32),
+                "{len}"
+            );
+            assert_eq!(
+                descents_at_row_ends(&ptr, &idx16),
+                descents_at_row_ends_portable(&ptr, &idx16),
+                "{len}"
+            );
         }
     }
 

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::layout::{MAX_DIM, MAX_ITERATIONS};
+use crate::lazy_json::LazyJson;
 use crate::FormatError;
 
 /// Model dimensions: hidden state n, input p, output q.
@@ -105,9 +106,10 @@ pub struct Provenance {
     /// Version of wolfpack that wrote the file.
     #[serde(default)]
     pub wolfpack_version: String,
-    /// Training settings, as the compressor chose to record them.
+    /// Training settings, as the compressor chose to record them: checked when a file is read, built into a
+    /// `serde_json::Value` only by [`LazyJson::to_value`] (nobody reads them at load).
     #[serde(default)]
-    pub training: serde_json::Value,
+    pub training: LazyJson,
 }
 
 /// Everything in the METADATA section.

@@ -8,6 +8,7 @@
 //! non-negative integers that fit; options take `null`; the activation is `"relu"` or `{"relu": null}`.
 
 use crate::json::{Num, Reader, Result};
+use crate::lazy_json::LazyJson;
 use crate::metadata::{Activation, Dims, Metadata, Preprocessing, Provenance, SolverDefaults};
 
 /// Parses a whole document (nothing but whitespace may follow the object).
@@ -193,7 +194,12 @@ fn provenance(r: &mut Reader<'_>) -> Result<Provenance> {
                 0 => p.dataset = if r.null()? { None } else { Some(string(r)?) },
                 1 => p.accuracy = if r.null()? { None } else { Some(f64(r)?) },
                 2 => p.wolfpack_version = string(r)?,
-                _ => p.training = r.value()?,
+                // Checked as `value()` would, not built: see `lazy_json.rs`.
+                _ => {
+                    let text = r.checked_value_text()?;
+                    p.training = LazyJson::from_checked(text)
+                        .map_err(|_| r.error("invalid unicode code point"))?;
+                }
             }
             Ok(())
         },
@@ -275,10 +281,10 @@ mod tests {
         };
         m.provenance.dataset = Some("fashion-mnist".into());
         m.provenance.accuracy = Some(0.8917);
-        m.provenance.training = serde_json::json!({
+        m.provenance.training = LazyJson::from(serde_json::json!({
             "steps": 4000, "lr": 1e-3, "negative": -7, "nested": [[1, 2.5], {"a": null, "b": true}],
             "big": 18446744073709551615u64, "tiny": 5e-324,
-        });
+        }));
         let json = m.to_json();
         assert_eq!(parse(&json).unwrap(), m);
         agree(&json).unwrap();
@@ -397,6 +403,85 @@ mod tests {
             .chain([&bad[..], &skipped[..]])
         {
             agree(doc).unwrap();
+        }
+    }
+
+    /// The check behind `LazyJson` on the numbers and strings its fast paths stop at: same acceptance, same
+    /// errors (message and position), same end as `value()`.
+    #[test]
+    fn checked_text_edge_cases_agree_with_value() {
+        let long = |n: usize| "9".repeat(n);
+        let mut texts: Vec<String> = [
+            "-",
+            "-0",
+            "0",
+            "00",
+            "01",
+            "-01",
+            "0.",
+            "0.5",
+            "1.",
+            "1.e3",
+            "1e",
+            "1e+",
+            "1e400",
+            "1e-400",
+            "-1.5e3",
+            "1.5.3",
+            "12a",
+            "1 2",
+            "0x1",
+            "-a",
+            "\"",
+            "\"abc",
+            "\"a\\",
+            "\"a\\u12\"",
+            "\"\\ud800\"",
+            "\"tab\there\"",
+            "\"é\"",
+            "\"a\\n\"",
+            "[1,2.50,-3]",
+            "{\"k\":1.0}",
+            "{\"k\\u0041\":\"v\"}",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        for n in [19, 20, 299, 300, 301, 320, 400] {
+            texts.push(long(n));
+            texts.push(format!("-{}.5", long(n)));
+            texts.push(format!("0.{}", long(n)));
+        }
+        let mut docs: Vec<Vec<u8>> = Vec::new();
+        for t in &texts {
+            for doc in [
+                t.clone(),
+                format!("[{t}]"),
+                format!("{{\"a\":{t}}}"),
+                format!(" {t} "),
+            ] {
+                docs.push(doc.into_bytes());
+            }
+        }
+        // Bytes that are not UTF-8 inside a string.
+        docs.push(b"\"\xff\"".to_vec());
+        docs.push(b"{\"\xc3\":1}".to_vec());
+        for doc in docs {
+            let (mut a, mut b) = (Reader::new(&doc), Reader::new(&doc));
+            let value = a.value();
+            let text = b.checked_value_text();
+            match (&value, text) {
+                (Ok(v), Ok(t)) => {
+                    let lazy = LazyJson::from_checked(t).unwrap();
+                    assert_eq!(format!("{:?}", lazy.to_value()), format!("{v:?}"));
+                    assert_eq!(a.end(), b.end(), "{}", String::from_utf8_lossy(&doc));
+                }
+                (Err(e), Err(f)) => assert_eq!(e, &f, "{}", String::from_utf8_lossy(&doc)),
+                (v, t) => panic!(
+                    "{}: value {v:?} but check {t:?}",
+                    String::from_utf8_lossy(&doc)
+                ),
+            }
         }
     }
 
@@ -539,6 +624,34 @@ mod tests {
                 _ => bytes.push(byte),
             }
             agree(&bytes).map_err(TestCaseError::fail)?;
+        }
+
+        /// The check behind `LazyJson` accepts exactly what `value()` accepts, with the same error, stops where it
+        /// stops, and its text reads back as the same value.
+        #[test]
+        fn checked_text_agrees_with_value(
+            doc in any_json(),
+            at in any::<prop::sample::Index>(),
+            byte in prop::sample::select(b"{}[],:\"\\ 0-.eE1nul\x00\xff".to_vec()),
+            mutate in any::<bool>(),
+        ) {
+            let mut bytes = format!(" {doc} ,").into_bytes();
+            if mutate {
+                let i = at.index(bytes.len());
+                bytes[i] = byte;
+            }
+            let (mut a, mut b) = (Reader::new(&bytes), Reader::new(&bytes));
+            let value = a.value();
+            let text = b.checked_value_text();
+            match (&value, text) {
+                (Ok(v), Ok(t)) => {
+                    let lazy = LazyJson::from_checked(t).unwrap();
+                    prop_assert_eq!(format!("{:?}", lazy.to_value()), format!("{v:?}"));
+                    prop_assert_eq!(a.end(), b.end());
+                }
+                (Err(e), Err(f)) => prop_assert_eq!(e, &f),
+                (v, t) => prop_assert!(false, "value {v:?} but check {t:?}"),
+            }
         }
 
         #[test]

@@ -156,22 +156,35 @@ fn stores_no_zero(values: &Values) -> bool {
     }
 }
 
+/// Scratch words per unit of a plan: [`tarjan`]'s five (DFS number, low link, component stack, two per DFS frame)
+/// and the [`Builder`]'s four (level key, level count, two for the level sort), one allocation for the whole plan.
+const WORK_PER_UNIT: usize = 9;
+
 /// Strongly connected components of `graph` (Tarjan 1972), iteratively: calls `component(units)` for each, as soon
 /// as it is complete, in reverse topological order of the edges: a component after every component it has an edge
 /// to (for `i -> j` meaning "i reads j": dependencies first). A component's units come in the order they leave
 /// Tarjan's stack (its root last). Units without edges (empty rows) are components of their own that nothing
 /// needs to place: they are not reported.
-fn tarjan<T: Copy + Into<u32>>(graph: &Graph<T>, mut component: impl FnMut(&[u32])) {
+///
+/// `work` holds at least `5 n` words (`n` units): the DFS numbers, low links, component stack and DFS frames,
+/// each at most `n` deep since a unit is pushed at most once, so nothing grows while the search runs.
+fn tarjan<T: Copy + Into<u32>>(
+    graph: &Graph<T>,
+    work: &mut [u32],
+    mut component: impl FnMut(&[u32]),
+) {
     const UNSEEN: u32 = u32::MAX;
     /// `low[v]` of a unit whose component has been reported: no longer on the stack, and never the minimum.
     const DONE: u32 = u32::MAX;
     let n = graph.start.len() - 1;
-    let mut index = vec![UNSEEN; n];
-    let mut low = vec![0u32; n];
-    let mut stack: Vec<u32> = Vec::with_capacity(n);
-    // DFS frames: (unit, position of its next edge).
-    let mut frames: Vec<(u32, u32)> = Vec::new();
-    let mut next = 0u32;
+    let (index, rest) = work.split_at_mut(n);
+    let (low, rest) = rest.split_at_mut(n);
+    let (stack, rest) = rest.split_at_mut(n);
+    // DFS frames: (unit, position of its next edge), flattened.
+    let frames = &mut rest[..2 * n];
+    index.fill(UNSEEN);
+    low.fill(0);
+    let (mut next, mut top, mut depth) = (0u32, 0usize, 0usize);
     // Numbers `v`, pushes it on the component stack and opens its DFS frame. A unit that reads only units of
     // finished components (or itself, or nothing: the empty rows, a third of the compressed Fashion-MNIST model's)
     // is its own component at once: what Tarjan's steps would conclude, in the same order, without them.
@@ -191,8 +204,11 @@ fn tarjan<T: Copy + Into<u32>>(graph: &Graph<T>, mut component: impl FnMut(&[u32
                 component(&[v as u32]);
             } else {
                 low[v] = index[v];
-                stack.push(v as u32);
-                frames.push((v as u32, graph.start[v]));
+                stack[top] = v as u32;
+                top += 1;
+                frames[2 * depth] = v as u32;
+                frames[2 * depth + 1] = graph.start[v];
+                depth += 1;
             }
         }};
     }
@@ -201,11 +217,13 @@ fn tarjan<T: Copy + Into<u32>>(graph: &Graph<T>, mut component: impl FnMut(&[u32
             continue;
         }
         visit!(root);
-        while let Some(frame) = frames.last_mut() {
-            let v = frame.0 as usize;
-            if frame.1 < graph.start[v + 1] {
-                let w = graph.targets[frame.1 as usize].into() as usize;
-                frame.1 += 1;
+        while depth > 0 {
+            let f = 2 * (depth - 1);
+            let v = frames[f] as usize;
+            let at = frames[f + 1];
+            if at < graph.start[v + 1] {
+                let w = graph.targets[at as usize].into() as usize;
+                frames[f + 1] = at + 1;
                 if index[w] == UNSEEN {
                     visit!(w);
                 } else if low[w] != DONE {
@@ -214,22 +232,23 @@ fn tarjan<T: Copy + Into<u32>>(graph: &Graph<T>, mut component: impl FnMut(&[u32
                 }
                 continue;
             }
-            frames.pop();
-            if let Some(&(parent, _)) = frames.last() {
-                low[parent as usize] = low[parent as usize].min(low[v]);
+            depth -= 1;
+            if depth > 0 {
+                let parent = frames[2 * (depth - 1)] as usize;
+                low[parent] = low[parent].min(low[v]);
             }
             if low[v] == index[v] {
-                let at = stack
+                let at = stack[..top]
                     .iter()
                     .rposition(|&w| w as usize == v)
                     .expect("a root is on the stack");
-                let members = &mut stack[at..];
+                let members = &mut stack[at..top];
                 members.reverse();
                 for &w in members.iter() {
                     low[w as usize] = DONE;
                 }
                 component(members);
-                stack.truncate(at);
+                top = at;
             }
         }
     }
@@ -291,68 +310,88 @@ fn solve_pair(coef: [f32; 4], ra: f32, rb: f32) -> Option<(f32, f32)> {
 /// dependency order, but the rows of one level are independent, so the core overlaps their evaluations. Tarjan's
 /// order puts each unit right after the chain it depends on, which made every row wait for the store of the
 /// previous one.
-struct Builder {
+struct Builder<'w> {
     units: Vec<u32>,
     gains: Vec<f32>,
     checked: Vec<u32>,
     segments: Vec<Segment>,
     small: Vec<f32>,
     summary: BlockStructure,
-    /// Per unit: (the exact run it is in, numbered from 1, or 0; its level there).
-    level: Vec<(u32, u32)>,
-    /// Exact runs opened so far, and the highest level in the current one.
-    runs: u32,
+    /// Per unit: `base + level + 1` once placed in the exact run that starts at `units[base]`, else 0. Keys of
+    /// earlier runs are at most their run's end, so a unit is in the current run exactly when its key is above the
+    /// current `base`, and one word tells both the run and the level.
+    key: &'w mut [u32],
+    /// Where the current exact run starts in `units`, and its highest level.
+    base: u32,
     top: u32,
-    /// Scratch of the counting sort by level.
-    sorted: Vec<(u32, f32)>,
-    counts: Vec<u32>,
+    /// Scratch of the counting sort by level (`n + 1` counts; `n` units and `n` gains' bits).
+    counts: &'w mut [u32],
+    sorted: &'w mut [u32],
 }
 
-impl Builder {
-    fn new(n: usize) -> Builder {
+impl<'w> Builder<'w> {
+    /// A builder for `n` units on `work`, at least `4 n + 1` words.
+    fn new(n: usize, work: &'w mut [u32]) -> Builder<'w> {
+        let (key, rest) = work.split_at_mut(n);
+        let (counts, sorted) = rest.split_at_mut(n + 1);
+        key.fill(0);
         Builder {
             units: Vec::with_capacity(n),
             gains: Vec::with_capacity(n),
-            checked: Vec::new(),
-            segments: Vec::new(),
+            checked: Vec::with_capacity(n),
+            segments: Vec::with_capacity(16),
             small: Vec::new(),
             summary: BlockStructure::default(),
-            level: vec![(0, 0); n],
-            runs: 0,
+            key,
+            base: 0,
             top: 0,
-            sorted: Vec::new(),
-            counts: Vec::new(),
+            counts,
+            sorted: &mut sorted[..2 * n],
         }
+    }
+
+    /// Whether the last segment is an exact run, still open to more units.
+    fn run_open(&self) -> bool {
+        self.segments.last().is_some_and(|s| !s.cyclic)
     }
 
     /// Places one strongly connected component, all of whose dependencies have been placed.
     fn component<T: Copy + Into<u32>>(&mut self, a: &MatRef, graph: &Graph<T>, members: &[u32]) {
-        let first = members[0] as usize;
-        let edges = graph.edges(first);
-        let self_loop = members.len() == 1 && edges.iter().any(|&w| w.into() as usize == first);
+        let &[u] = members else {
+            return self.cyclic(a, graph, members);
+        };
+        let u = u as usize;
+        // One pass over the row: its self-loop, and its level in the run it would join (a new run, at the end
+        // of `units`, holds nothing yet: every key is at most `units.len()`). The unit's own key is still 0.
+        let base = if self.run_open() {
+            self.base
+        } else {
+            self.units.len() as u32
+        };
+        let (mut self_loop, mut highest) = (false, 0u32);
+        for &w in graph.edges(u) {
+            let w = w.into() as usize;
+            self_loop |= w == u;
+            highest = highest.max(self.key[w]);
+        }
+        let level = highest.max(base) - base;
         // |A_ii| <= kappa < 1 for a contraction (a triangular A has no self-loop); anything else is iterated.
         let gain = if self_loop {
-            Some(1.0 / (1.0 - diagonal(a, first))).filter(|g| g.is_finite() && *g > 0.0)
+            Some(1.0 / (1.0 - diagonal(a, u))).filter(|g| g.is_finite() && *g > 0.0)
         } else {
             Some(1.0)
         };
-        match gain.filter(|_| members.len() == 1) {
-            Some(gain) => self.exact(graph, first, gain, self_loop),
+        match gain {
+            Some(gain) => self.exact(u, gain, self_loop, level),
             None => self.cyclic(a, graph, members),
         }
     }
 
-    /// An exact unit: appended to the current exact run (one sweep: each unit reads only units evaluated before
+    /// An exact unit at `level` of the current exact run (one sweep: each unit reads only units evaluated before
     /// it), or the start of a new one.
-    fn exact<T: Copy + Into<u32>>(
-        &mut self,
-        graph: &Graph<T>,
-        u: usize,
-        gain: f32,
-        self_loop: bool,
-    ) {
-        if self.segments.last().is_none_or(|s| s.cyclic) {
-            self.runs += 1;
+    fn exact(&mut self, u: usize, gain: f32, self_loop: bool, level: u32) {
+        if !self.run_open() {
+            self.base = self.units.len() as u32;
             self.top = 0;
             let at = self.units.len();
             self.segments.push(Segment {
@@ -362,17 +401,7 @@ impl Builder {
                 small: None,
             });
         }
-        let run = self.runs;
-        let level = graph
-            .edges(u)
-            .iter()
-            .map(|&v| self.level[v.into() as usize])
-            .filter(|&(r, _)| r == run)
-            .map(|(_, l)| l + 1)
-            .max()
-            .unwrap_or(0);
-        // A self-loop's own entry has run 0 until now, so it does not count.
-        self.level[u] = (run, level);
+        self.key[u] = self.base + level + 1;
         self.top = self.top.max(level);
         self.units.push(u as u32);
         self.gains.push(gain);
@@ -447,27 +476,29 @@ impl Builder {
         if top == 0 {
             return;
         }
-        self.counts.clear();
-        self.counts.resize(top + 2, 0);
+        // Levels are below the run's length, so `top + 2 <= n + 1` counts.
+        let counts = &mut self.counts[..top + 2];
+        counts.fill(0);
+        let level = |u: u32| (self.key[u as usize] - self.base - 1) as usize;
         for &u in &self.units[range.clone()] {
-            self.counts[self.level[u as usize].1 as usize + 1] += 1;
+            counts[level(u) + 1] += 1;
         }
-        for l in 1..self.counts.len() {
-            self.counts[l] += self.counts[l - 1];
+        for l in 1..counts.len() {
+            counts[l] += counts[l - 1];
         }
-        self.sorted.clear();
-        self.sorted.resize(range.len(), (0, 0.0));
+        let (sorted_units, sorted_gains) = self.sorted.split_at_mut(range.len());
         for (&u, &g) in self.units[range.clone()]
             .iter()
             .zip(&self.gains[range.clone()])
         {
-            let slot = &mut self.counts[self.level[u as usize].1 as usize];
-            self.sorted[*slot as usize] = (u, g);
+            let slot = &mut counts[level(u)];
+            sorted_units[*slot as usize] = u;
+            sorted_gains[*slot as usize] = g.to_bits();
             *slot += 1;
         }
-        for (k, &(u, g)) in self.sorted.iter().enumerate() {
-            self.units[range.start + k] = u;
-            self.gains[range.start + k] = g;
+        self.units[range.clone()].copy_from_slice(sorted_units);
+        for (g, &bits) in self.gains[range].iter_mut().zip(sorted_gains.iter()) {
+            *g = f32::from_bits(bits);
         }
     }
 
@@ -502,9 +533,13 @@ impl Blocks {
             return None;
         }
         fn plan<T: Copy + Into<u32>>(a: &MatRef, graph: &Graph<T>) -> Option<Blocks> {
-            let mut plan = Builder::new(a.rows());
+            let n = a.rows();
+            // One allocation for every per-unit scratch array (they were a dozen, some grown by doubling).
+            let mut work = vec![0u32; WORK_PER_UNIT * n + 1];
+            let (search, build) = work.split_at_mut(5 * n);
+            let mut plan = Builder::new(n, build);
             plan.summary.empty_rows = graph.start.windows(2).filter(|w| w[0] == w[1]).count();
-            tarjan(graph, |members| plan.component(a, graph, members));
+            tarjan(graph, search, |members| plan.component(a, graph, members));
             plan.finish(a)
         }
         match *a.storage() {

@@ -9,7 +9,7 @@
 //! reports the median (p50) and the 99th percentile of these per-call samples (with `--group 1`, of single
 //! calls; with larger groups the p99 is that of group means, which smooths single-call outliers), the
 //! throughput (samples per second at the mean latency), the model file size, the load time (wolfpack: memory map + full validation;
-//! ONNX Runtime: session creation from the file's bytes, graph optimisations on; median of several loads) and
+//! ONNX Runtime: session creation from the file's bytes, graph optimisations on; for both, the median of at least 21 loads and a quarter of a second's worth) and
 //! the peak resident memory the load adds (Linux: the peak `VmHWM` after resetting it through
 //! `/proc/self/clear_refs`, minus the `VmRSS` before the load; the ONNX Runtime library and environment are
 //! loaded before, and every model stays loaded, so no figure includes them or reuses freed memory). Ratios are ONNX Runtime over wolfpack: above 1,
@@ -127,6 +127,8 @@ struct Row {
     throughput_per_s: f64,
     file_bytes: u64,
     load_us: f64,
+    /// How many loads `load_us` is the median of.
+    loads: usize,
     load_peak_rss_kib: Option<u64>,
     /// This model's p50 over wolfpack's p50 (absent for wolfpack itself).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -145,6 +147,8 @@ struct BatchReport {
 struct Load {
     file_bytes: u64,
     load_us: f64,
+    /// How many loads `load_us` is the median of.
+    loads: usize,
     peak_kib: Option<u64>,
 }
 
@@ -167,16 +171,27 @@ fn load_with_peak<T, E>(load: impl FnOnce() -> Result<T, E>) -> Result<(T, Optio
     Ok((first, delta))
 }
 
-/// Median time of `repeats` loads (each result dropped at once), in microseconds.
-fn load_time<T, E>(repeats: usize, mut load: impl FnMut() -> Result<T, E>) -> Result<f64, E> {
-    let mut times = Vec::with_capacity(repeats);
-    for _ in 0..repeats {
+/// The rule of every engine's `load_us`: loads are repeated until at least [`LOAD_MIN`] have run and
+/// [`LOAD_BUDGET`] has passed (or [`LOAD_MAX`] have run), and the median is reported. A load of a few
+/// microseconds thus gets thousands of repetitions and one of milliseconds a hundred: the 21 (wolfpack) and 5 (ONNX
+/// Runtime) fixed repetitions before left medians that moved by a quarter between runs on a busy machine.
+const LOAD_MIN: usize = 21;
+const LOAD_BUDGET: Duration = Duration::from_millis(250);
+const LOAD_MAX: usize = 20_001;
+
+/// Median time of repeated loads (each result dropped at once, outside the timing), in microseconds, and the
+/// number of loads, by the rule of [`LOAD_BUDGET`].
+fn load_time<T, E>(mut load: impl FnMut() -> Result<T, E>) -> Result<(f64, usize), E> {
+    let mut times = Vec::with_capacity(LOAD_MIN);
+    let start = Instant::now();
+    while times.len() < LOAD_MAX && (times.len() < LOAD_MIN || start.elapsed() < LOAD_BUDGET) {
         let t = Instant::now();
         let m = load()?;
         times.push(t.elapsed().as_secs_f64());
         drop(m);
     }
-    Ok(median(&mut times) * 1e6)
+    let loads = times.len();
+    Ok((median(&mut times) * 1e6, loads))
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -255,6 +270,7 @@ fn row(
         throughput_per_s: batch as f64 / (mean * 1e-6),
         file_bytes: load.file_bytes,
         load_us: load.load_us,
+        loads: load.loads,
         load_peak_rss_kib: load.peak_kib,
         p50_ratio_to_wolfpack: None,
         load_ratio_to_wolfpack: None,
@@ -329,16 +345,18 @@ pub fn run(args: &Args) -> CliResult {
             .map_err(|e| CliError::at(path, e))?;
         ort_models.push((path.clone(), m, peak));
     }
+    let (load_us, loads) =
+        load_time(|| Model::open(&args.model)).map_err(|e| CliError::at(&args.model, e))?;
     let wp_load = Load {
         file_bytes: file_len(&args.model)?,
-        load_us: load_time(21, || Model::open(&args.model))
-            .map_err(|e| CliError::at(&args.model, e))?,
+        load_us,
+        loads,
         peak_kib: wp_peak,
     };
     let mut ort_models: Vec<(PathArg, OrtModel, Load)> = ort_models
         .into_iter()
         .map(|(path, m, peak)| {
-            let load_us = load_time(5, || OrtModel::from_file(&path, args.threads))
+            let (load_us, loads) = load_time(|| OrtModel::from_file(&path, args.threads))
                 .map_err(|e| CliError::at(&path, e))?;
             Ok((
                 path.clone(),
@@ -346,6 +364,7 @@ pub fn run(args: &Args) -> CliResult {
                 Load {
                     file_bytes: file_len(&path)?,
                     load_us,
+                    loads,
                     peak_kib: peak,
                 },
             ))
@@ -444,7 +463,7 @@ pub fn run(args: &Args) -> CliResult {
     for (batch, r) in &reports {
         println!("\nbatch {batch}");
         println!(
-            "{:<10} {:<40} {:>9} {:>9} {:>7} {:>12} {:>10} {:>10} {:>10} {:>8} {:>8}",
+            "{:<10} {:<40} {:>9} {:>9} {:>7} {:>12} {:>10} {:>10} {:>7} {:>10} {:>8} {:>8}",
             "engine",
             "model",
             "p50 us",
@@ -453,6 +472,7 @@ pub fn run(args: &Args) -> CliResult {
             "samples/s",
             "bytes",
             "load us",
+            "loads",
             "load KiB",
             "p50 x",
             "load x"
@@ -460,7 +480,7 @@ pub fn run(args: &Args) -> CliResult {
         let line = |engine: &str, r: &Row| {
             let ratio = |v: Option<f64>| v.map_or("1".to_string(), |v| format!("{v:.1}"));
             println!(
-                "{:<10} {:<40} {:>9.2} {:>9.2} {:>7} {:>12.0} {:>10} {:>10.0} {:>10} {:>8} {:>8}",
+                "{:<10} {:<40} {:>9.2} {:>9.2} {:>7} {:>12.0} {:>10} {:>10.1} {:>7} {:>10} {:>8} {:>8}",
                 engine,
                 short(&r.path, 40),
                 r.p50_us,
@@ -469,6 +489,7 @@ pub fn run(args: &Args) -> CliResult {
                 r.throughput_per_s,
                 r.file_bytes,
                 r.load_us,
+                r.loads,
                 r.load_peak_rss_kib.map_or("-".into(), |k| k.to_string()),
                 ratio(r.p50_ratio_to_wolfpack),
                 ratio(r.load_ratio_to_wolfpack),

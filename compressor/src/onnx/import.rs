@@ -925,7 +925,7 @@ impl Importer {
         let mut meta = Metadata::new(n_stored as u32, p as u32, q as u32);
         meta.kappa = kappa as f32;
         meta.labels = labels;
-        meta.provenance.training = training;
+        meta.provenance.training = training.into();
         let store = |rows: usize, cols: usize, values: Vec<f32>| -> Option<StoredMatrix> {
             let nnz = values.iter().filter(|v| **v != 0.0).count();
             if nnz == 0 {
