@@ -33,6 +33,7 @@ use crate::error::Error;
 use crate::kernels::{
     larger, Indices, Kernels, MatRef, PatternCache, RowList, ShortRows, Storage, Values,
 };
+use crate::stop::{norm_inf, norm_inf_rows, Lanes, Stop};
 
 /// What the block-triangular analysis found in `A` (see [`crate::Model::blocks`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -591,7 +592,7 @@ impl Blocks {
         k: Kernels,
         z: &[f32],
         x: &mut [f32],
-        (tol, cap): (f32, u32),
+        stop: Stop,
         cache: &mut Vec<f32>,
     ) -> Result<(u32, f32), Error> {
         k.relu_into(z, x);
@@ -690,11 +691,11 @@ impl Blocks {
                     .and_then(|mut c| {
                         let y = c.solve(&r, &c.pre(&r, &r.map(|v| larger(0.0, v))))?;
                         let res = residual_of(&c.pre(&r, &y), &y);
-                        (res <= tol).then_some((1, res, y))
+                        stop.met(res, || norm_inf(&y[..m])).then_some((1, res, y))
                     });
                 let (sweeps, res, y) = match cached {
                     Some(answer) => answer,
-                    None => small_component(block, &r, m, tol, cap)?,
+                    None => small_component(block, &r, m, stop)?,
                 };
                 for (&u, &v) in members.iter().zip(&y) {
                     x[u as usize] = v;
@@ -704,9 +705,11 @@ impl Blocks {
                 continue;
             }
             let (sweeps, update) = a
-                .iterate_rows(k, z, x, &self.units, range.clone(), tol, cap)?
+                .iterate_rows(k, z, x, &self.units, range.clone(), stop.tol, stop.cap)?
                 .ok_or(NOT_PLANNED)?;
-            iterations = iterations.max(checked_update(sweeps, update, tol, cap)?);
+            let members = &self.units.as_slice()[range.clone()];
+            let scale = || norm_inf_rows(x, members);
+            iterations = iterations.max(checked_update(sweeps, update, stop, scale)?);
             let r = a
                 .sweep_rows(k, z, x, &self.units, range, false)?
                 .ok_or(NOT_PLANNED)?;
@@ -716,7 +719,7 @@ impl Blocks {
     }
 
     /// [`Blocks::solve`] for a batch (`z`, `x`: `n x batch`; `row`: `batch` lanes of scratch). Every component
-    /// iterates until all lanes are within the tolerance.
+    /// iterates until every input meets the stopping test with its own state (`lanes`: `batch` inputs).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn solve_batch(
         &self,
@@ -726,7 +729,8 @@ impl Blocks {
         x: &mut [f32],
         batch: usize,
         row: &mut [f32],
-        (tol, cap): (f32, u32),
+        mut lanes: Lanes,
+        stop: Stop,
     ) -> Result<(u32, f32), Error> {
         k.relu_into(z, x);
         let units = self.units.as_slice();
@@ -746,16 +750,17 @@ impl Blocks {
                 }
                 continue;
             }
-            let sweeps = iterate(tol, cap, || {
-                let mut r = 0.0f32;
+            let lanes_of = |i: u32| i as usize * batch..(i as usize + 1) * batch;
+            let sweep = |lanes: &mut Lanes, x: &mut [f32]| {
                 for &i in members {
-                    let lanes = i as usize * batch..(i as usize + 1) * batch;
-                    row.copy_from_slice(&z[lanes.clone()]);
+                    row.copy_from_slice(&z[lanes_of(i)]);
                     a.row_batch_add(k, i as usize, x, batch, row)?;
-                    r = larger(r, k.relu_step(row, &mut x[lanes]));
+                    lanes.relu_step(k, row, &mut x[lanes_of(i)]);
                 }
-                Ok(r)
-            })?;
+                Ok(())
+            };
+            let norm = |x: &[f32]| norm_inf_members(x, members, batch);
+            let sweeps = iterate(stop, &mut lanes, x, sweep, norm)?;
             iterations = iterations.max(sweeps);
         }
         let mut residual = 0.0f32;
@@ -786,7 +791,8 @@ fn residual_of(t: &[f32; SMALL_MAX], v: &[f32; SMALL_MAX]) -> f32 {
 /// Each iteration first tries the exact solution of the current activation pattern (semismooth Newton on the
 /// piecewise-linear equation `x = relu(M x + r)`): with `S = {i : (M x + r)_i > 0}`, `(I - M_SS) y_S = r_S`,
 /// `y = 0` elsewhere. `I - M_SS` is strictly diagonally dominant (the rows of `M` have L1 norm below 1), so
-/// elimination without pivoting is stable. The candidate is kept only if its true residual is within `tol`;
+/// elimination without pivoting is stable. The candidate is kept only if its true residual
+/// `max_i |y_i - relu(r_i + M_i y)|` meets the stopping test (`stop.rs`, over the component);
 /// otherwise it replaces `x` if its residual is smaller, and one Gauss-Seidel sweep updates `x` and the pattern.
 /// The sweeps alone converge (a max-norm contraction from any start), so the loop ends either way. From
 /// `x = relu(r)` the first pattern was right on 94% of the Fashion-MNIST test images for the three components of
@@ -798,9 +804,9 @@ fn small_component(
     block: &[f32],
     r: &[f32; SMALL_MAX],
     m: usize,
-    tol: f32,
-    cap: u32,
+    stop: Stop,
 ) -> Result<(u32, f32, [f32; SMALL_MAX]), Error> {
+    let cap = stop.cap;
     debug_assert!(block.len() == m * m && m <= SMALL_MAX);
     let mut cols = [[0.0f32; SMALL_MAX]; SMALL_MAX];
     for (i, row) in block.chunks_exact(m).enumerate() {
@@ -821,11 +827,12 @@ fn small_component(
     let mut xs = r.map(|ri| larger(0.0, ri));
     let mut t = pre(&xs);
     let mut update = f32::INFINITY;
+    let mut test = stop.running();
     for iteration in 1..=cap {
         if let Some(y) = pattern_solution(&cols, r, &t, m) {
             let ty = pre(&y);
             let res = residual_of(&ty, &y);
-            if res <= tol {
+            if stop.met(res, || norm_inf(&y[..m])) {
                 return Ok((iteration, res, y));
             }
             // A closer pattern solution is a better start for the sweep (a Newton step, safeguarded).
@@ -845,7 +852,7 @@ fn small_component(
             });
         }
         t = pre(&xs);
-        if update <= tol {
+        if test.met(update, || norm_inf(&xs[..m])) {
             return Ok((iteration, residual_of(&t, &xs), xs));
         }
     }
@@ -853,7 +860,11 @@ fn small_component(
     Err(Error::NotConverged {
         iterations: cap,
         residual: update,
-        tolerance: tol,
+        tolerance: if cap == 0 {
+            stop.tol
+        } else {
+            stop.threshold(norm_inf(&xs[..m]))
+        },
     })
 }
 
@@ -922,38 +933,69 @@ const CACHE_TAG: u32 = 0x7fc5_a5a5;
 /// A plan only exists for dense and CSR `A`, whose row kernels never answer `None`.
 const NOT_PLANNED: Error = Error::InvalidOption("block plan on a low-rank matrix");
 
-/// Runs `sweep` until its update is at most `tol`; returns the sweeps run. Fails after `cap` sweeps, or on an
-/// infinite update (relu maps NaN to 0, so a NaN shows up as overflow or in the caller's final check).
+/// Runs `sweep` over a batch until every input meets the stopping test (`lanes`, restarted first, which `sweep`
+/// fills; `norm`: the infinity norm of the rows it updates, computed only near the resolution); returns the sweeps
+/// run. Fails after `stop.cap` sweeps, or on an infinite update (relu maps NaN to 0, so a NaN shows up as overflow
+/// or in the caller's final check).
 fn iterate(
-    tol: f32,
-    cap: u32,
-    mut sweep: impl FnMut() -> Result<f32, Error>,
+    stop: Stop,
+    lanes: &mut Lanes,
+    x: &mut [f32],
+    mut sweep: impl FnMut(&mut Lanes, &mut [f32]) -> Result<(), Error>,
+    norm: impl Fn(&[f32]) -> f32,
 ) -> Result<u32, Error> {
-    let mut update = f32::INFINITY;
-    for sweeps in 1..=cap {
-        update = sweep()?;
-        if update <= tol || !update.is_finite() {
-            return checked_update(sweeps, update, tol, cap);
+    lanes.restart();
+    for sweeps in 1..=stop.cap {
+        lanes.next_sweep();
+        sweep(lanes, x)?;
+        let update = lanes.largest_update();
+        if !update.is_finite() {
+            return Err(Error::NotFinite {
+                what: "hidden state",
+            });
+        }
+        if lanes.met(stop, || norm(x)) {
+            return Ok(sweeps);
         }
     }
-    checked_update(cap, update, tol, cap)
+    Err(Error::NotConverged {
+        iterations: stop.cap,
+        residual: lanes.largest_update(),
+        tolerance: lanes.missed_threshold(stop, || norm(x)),
+    })
 }
 
-/// The outcome of an iteration that stopped after `sweeps` with this last update: the sweeps when it converged,
-/// else the error (a non-finite update, or the cap reached above the tolerance).
-fn checked_update(sweeps: u32, update: f32, tol: f32, cap: u32) -> Result<u32, Error> {
+/// `max |x|` over the lanes of the units `members` (`x`: units x `batch`).
+fn norm_inf_members(x: &[f32], members: &[u32], batch: usize) -> f32 {
+    members.iter().fold(0.0, |m, &i| {
+        larger(
+            m,
+            norm_inf(&x[i as usize * batch..(i as usize + 1) * batch]),
+        )
+    })
+}
+
+/// The outcome of an iteration that stopped after `sweeps` with this last update (`scale`: the norm of the state
+/// it iterated): the sweeps when it converged, else the error (a non-finite update, or the cap reached above the
+/// stopping test).
+fn checked_update(
+    sweeps: u32,
+    update: f32,
+    stop: Stop,
+    scale: impl Fn() -> f32,
+) -> Result<u32, Error> {
     if !update.is_finite() {
         return Err(Error::NotFinite {
             what: "hidden state",
         });
     }
-    if update <= tol {
+    if stop.met(update, &scale) {
         return Ok(sweeps);
     }
     Err(Error::NotConverged {
-        iterations: cap,
+        iterations: stop.cap,
         residual: update,
-        tolerance: tol,
+        tolerance: stop.threshold(scale()),
     })
 }
 
@@ -1145,7 +1187,7 @@ mod tests {
             let tol = if loose { 1e-2 } else { 1e-6 };
             for k in Kernels::all_available() {
                 let mut x = vec![0.0f32; n];
-                let (_, reported) = blocks.solve(&a, k, &z, &mut x, (tol, 10_000), &mut Vec::new()).unwrap();
+                let (_, reported) = blocks.solve(&a, k, &z, &mut x, Stop { tol, cap: 10_000 }, &mut Vec::new()).unwrap();
                 let truth = (0..n)
                     .map(|i| (larger(0.0, z[i] + a.row_dot(k, i, &x).unwrap()) - x[i]).abs())
                     .fold(0.0f32, larger);
@@ -1185,7 +1227,17 @@ mod tests {
         for k in Kernels::all_available() {
             let mut x = vec![0.0f32; n];
             let (_, reported) = blocks
-                .solve(&a, k, &z, &mut x, (1e-6, 100), &mut Vec::new())
+                .solve(
+                    &a,
+                    k,
+                    &z,
+                    &mut x,
+                    Stop {
+                        tol: 1e-6,
+                        cap: 100,
+                    },
+                    &mut Vec::new(),
+                )
                 .unwrap();
             let truth = (0..n)
                 .map(|i| (larger(0.0, z[i] + a.row_dot(k, i, &x).unwrap()) - x[i]).abs())
@@ -1246,7 +1298,17 @@ mod tests {
                 for k in Kernels::all_available() {
                     let mut x = vec![0.0f32; n];
                     let (iterations, residual) = blocks
-                        .solve(&a, k, &z, &mut x, (1e-6, 100), &mut Vec::new())
+                        .solve(
+                            &a,
+                            k,
+                            &z,
+                            &mut x,
+                            Stop {
+                                tol: 1e-6,
+                                cap: 100,
+                            },
+                            &mut Vec::new(),
+                        )
                         .unwrap();
                     for (got, want) in x.iter().zip(&want) {
                         assert!(
@@ -1321,13 +1383,33 @@ mod tests {
             };
             let mut x_shared = vec![0.0f32; n];
             let got = b
-                .solve(a, k, &z, &mut x_shared, (1e-6, 100), &mut shared)
+                .solve(
+                    a,
+                    k,
+                    &z,
+                    &mut x_shared,
+                    Stop {
+                        tol: 1e-6,
+                        cap: 100,
+                    },
+                    &mut shared,
+                )
                 .unwrap();
             // The cache is in use (packed builds): its tag replaced the foreign values.
             assert_eq!(shared[0].to_bits() == CACHE_TAG, crate::solve::PACKED);
             let mut x_fresh = vec![0.0f32; n];
             let want = b
-                .solve(a, k, &z, &mut x_fresh, (1e-6, 100), &mut Vec::new())
+                .solve(
+                    a,
+                    k,
+                    &z,
+                    &mut x_fresh,
+                    Stop {
+                        tol: 1e-6,
+                        cap: 100,
+                    },
+                    &mut Vec::new(),
+                )
                 .unwrap();
             assert_eq!(got.1.to_bits(), want.1.to_bits(), "call {call}");
             assert_eq!(got.0, want.0, "call {call}");

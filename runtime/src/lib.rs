@@ -34,6 +34,7 @@ pub mod kernels;
 mod model;
 mod session;
 mod solve;
+mod stop;
 
 // Off for bindings that bring their own ABI (wolfpack-android), whose cdylib would otherwise export it too.
 #[cfg(feature = "c-abi")]

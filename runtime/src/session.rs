@@ -21,6 +21,7 @@ pub struct Session {
     low_rank: Vec<f32>,
     samples: Vec<f32>,
     extra: Vec<f32>,
+    lanes: Vec<f32>,
     hidden_len: usize,
 }
 
@@ -54,6 +55,7 @@ impl Session {
         grow(&mut self.y, q * batch);
         grow(&mut self.low_rank, plan.scratch_len(batch));
         grow(&mut self.samples, p * batch);
+        grow(&mut self.lanes, crate::stop::Lanes::PER_INPUT * batch);
     }
 
     /// Predicts `output` (length `q`) for one raw `input` (length `p`) with the model's solver defaults.
@@ -155,6 +157,7 @@ impl Session {
             prev: &mut self.prev[..n.max(1) * batch],
             low_rank: &mut self.low_rank,
             extra: &mut self.extra,
+            lanes: &mut self.lanes[..crate::stop::Lanes::PER_INPUT * batch],
         };
         self.hidden_len = 0;
         let stats = solve_hidden(plan, k, options, u, batch, work, folded)?;
@@ -163,11 +166,16 @@ impl Session {
         let y = &mut self.y[..q * batch];
         broadcast(plan.view.bias_y, batch, y);
         // Single inputs multiply C's dense copy when it has one (cheaper than its gathers).
-        let c = match &plan.c_dense {
-            Some(dense) if crate::solve::PACKED && batch == 1 => Some(dense.view()),
-            _ => plan.c,
-        };
-        add_product(c, k, &self.x[..n * batch], batch, y, &mut self.low_rank)?;
+        let x = &self.x[..n * batch];
+        match (&plan.c_columns, &plan.c_dense) {
+            (Some(columns), _) if crate::solve::PACKED && batch == 1 => {
+                columns.gemv_add(k, x, y)?
+            }
+            (_, Some(dense)) if crate::solve::PACKED && batch == 1 => {
+                add_product(Some(dense.view()), k, x, batch, y, &mut self.low_rank)?
+            }
+            _ => add_product(plan.c, k, x, batch, y, &mut self.low_rank)?,
+        }
         add_product(plan.d, k, u, batch, y, &mut self.low_rank)?;
         if !k.all_finite(y) {
             return Err(Error::NotFinite { what: "output" });

@@ -18,9 +18,10 @@
 //! * **Anderson**: Picard with Anderson extrapolation over the last iterates (see `anderson.rs`), for slow
 //!   contractions; a batch keeps one history per input.
 //!
-//! Iterations stop when the update `||x_{k+1} - x_k||_inf` is at most the tolerance (the model's default
-//! unless overridden) and fail with [`Error::NotConverged`] at the iteration cap: never a hang, never a
-//! silently unconverged answer. A non-finite update fails with [`Error::NotFinite`].
+//! Iterations stop when the update `||x_{k+1} - x_k||_inf` is at most the tolerance (the model's default unless
+//! overridden), or has stalled within the resolution of the `f32` state (`stop.rs`), for a batch input by input,
+//! and fail with [`Error::NotConverged`] at the iteration cap: never a hang, never a silently unconverged answer.
+//! A non-finite update fails with [`Error::NotFinite`].
 
 /// Whether the single-input speed-ups built at load are compiled in (the `packed` feature, on by default).
 pub(crate) const PACKED: bool = cfg!(feature = "packed");
@@ -30,6 +31,7 @@ use crate::error::Error;
 use crate::kernels::groups::RowGroups;
 use crate::kernels::{larger, Kernels, MatRef, Storage};
 use crate::model::Plan;
+use crate::stop::{norm_inf, Lanes, Stop};
 
 /// Which iteration to run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -89,7 +91,15 @@ pub enum Solver {
 /// Overrides of the model's solver defaults; `None` keeps the default from the metadata.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct SolveOptions {
-    /// Stop when `||x_{k+1} - x_k||_inf <= tolerance`.
+    /// Stop when the update `u = ||x_{k+1} - x_k||_inf <= tolerance`, or when `u <= 2^-21 ||x_{k+1}||_inf` (2 to 4
+    /// units in the last place of the state's largest value) and two sweeps in a row found no smaller update than
+    /// before them: rounding has taken over, the iteration would only cycle, so a tolerance finer than the `f32`
+    /// state can resolve does not fail a converged solve (0 asks for that resolution). At the iteration cap the
+    /// solve has converged if `u <= max(tolerance, 2^-21 ||x||_inf)`, else it is [`Error::NotConverged`]. So
+    /// the last update is at most `max(tolerance, 2^-21 ||x||_inf)`, and at most the tolerance for states up to
+    /// `tolerance * 2^21` (21 for 1e-5) that the iteration can resolve to it. The norms run over the units
+    /// an iteration updates (all of `x`, or one component of the block-triangular solve) and, in a batch, over
+    /// each input's own state: a batch stops when every input meets the test.
     pub tolerance: Option<f32>,
     /// Hard cap on iterations (sweeps).
     pub max_iterations: Option<u32>,
@@ -128,10 +138,12 @@ pub(crate) struct Work<'s> {
     /// block plan's pattern cache (`kernels/pattern_cache.rs`, behind a tag word: whoever wrote last, the others
     /// see foreign values and start over).
     pub extra: &'s mut Vec<f32>,
+    /// `Lanes::PER_INPUT x batch`: the per-input statistics of the stopping test of a batch (`stop::Lanes`).
+    pub lanes: &'s mut [f32],
 }
 
 /// Tolerance and iteration cap after applying the overrides, checked.
-fn limits(plan: &Plan, options: &SolveOptions) -> Result<(f32, u32), Error> {
+fn limits(plan: &Plan, options: &SolveOptions) -> Result<Stop, Error> {
     let defaults = plan.view.meta.solver;
     let tol = options.tolerance.unwrap_or(defaults.tolerance);
     let cap = options.max_iterations.unwrap_or(defaults.max_iterations);
@@ -143,7 +155,7 @@ fn limits(plan: &Plan, options: &SolveOptions) -> Result<(f32, u32), Error> {
     if cap == 0 {
         return Err(Error::InvalidOption("max_iterations must be at least 1"));
     }
-    Ok((tol, cap))
+    Ok(Stop { tol, cap })
 }
 
 /// `dst[i, :] = v[i]` (or 0) for an `len x batch` buffer.
@@ -190,20 +202,26 @@ pub(crate) fn solve_hidden(
     work: Work,
     folded: bool,
 ) -> Result<SolveStats, Error> {
-    let (tol, cap) = limits(plan, options)?;
+    let stop = limits(plan, options)?;
+    let cap = stop.cap;
     let Work {
         x,
         z,
         prev,
         low_rank,
         extra,
+        lanes,
     } = work;
     match plan.fold.as_ref().filter(|_| folded).zip(plan.b) {
         // `u` is the raw input; the preprocessing is folded into the bias (fold.rs).
         Some((fold, b)) => fold.pre_activation(b, k, u, z, low_rank)?,
         None => {
             broadcast(plan.view.bias_x, batch, z);
-            add_product(plan.b, k, u, batch, z, low_rank)?;
+            // Single inputs multiply B's column-major copy when it has one (cheaper than its gathers).
+            match &plan.b_dense {
+                Some(dense) if PACKED && batch == 1 => dense.gemv_add(k, u, z)?,
+                _ => add_product(plan.b, k, u, batch, z, low_rank)?,
+            }
         }
     }
     // Finite inputs and weights can still overflow here; relu would turn a NaN into 0 and hide it.
@@ -244,9 +262,10 @@ pub(crate) fn solve_hidden(
         if wanted {
             let (iterations, residual) = if batch == 1 {
                 // `extra` holds the plan's pattern cache for single inputs (`blocks.rs`).
-                blocks.solve(&a, k, z, x, (tol, cap), extra)?
+                blocks.solve(&a, k, z, x, stop, extra)?
             } else {
-                blocks.solve_batch(&a, k, z, x, batch, &mut prev[..batch], (tol, cap))?
+                let lanes = Lanes::new(lanes, batch);
+                blocks.solve_batch(&a, k, z, x, batch, &mut prev[..batch], lanes, stop)?
             };
             if !(residual.is_finite() && k.all_finite(x)) {
                 return Err(Error::NotFinite {
@@ -303,7 +322,9 @@ pub(crate) fn solve_hidden(
         // Units evaluated later are never read (A is strictly lower-triangular in this order); zero them anyway
         // so the state is defined whatever the caller left in the buffer.
         x.fill(0.0);
-        gauss_seidel_sweep(a, k, z, x, batch, &mut prev[..batch], order, plan.n)?;
+        let mut lanes = Lanes::new(lanes, batch);
+        lanes.next_sweep();
+        gauss_seidel_sweep(a, k, z, x, &mut prev[..batch], &mut lanes, order, plan.n)?;
         return Ok(SolveStats {
             iterations: 1,
             residual: 0.0,
@@ -320,13 +341,13 @@ pub(crate) fn solve_hidden(
                 if extra.len() < g.scratch_len() {
                     extra.resize(g.scratch_len(), 0.0);
                 }
-                g.iterate(k, z, x, tol, cap, extra)
+                g.iterate(k, z, x, stop, extra)
             }
             None => None,
         }
         .map_or_else(
             || {
-                a.iterate_groups(k, z, x, order, tol, cap)?
+                a.iterate_groups(k, z, x, order, stop.tol, stop.cap)?
                     .ok_or(Error::InvalidOption("grouped Gauss-Seidel needs a CSR A"))
             },
             Ok,
@@ -336,11 +357,11 @@ pub(crate) fn solve_hidden(
                 what: "hidden state",
             });
         }
-        if residual > tol {
+        if !stop.met(residual, || norm_inf(x)) {
             return Err(Error::NotConverged {
                 iterations,
                 residual,
-                tolerance: tol,
+                tolerance: stop.threshold(norm_inf(x)),
             });
         }
         return Ok(SolveStats {
@@ -371,21 +392,40 @@ pub(crate) fn solve_hidden(
             batched = Some((BatchAnderson::new(depth, n, batch, h), gt, xt));
         }
     }
+    // Single inputs: the stopping test on the whole state; batches: input by input (`stop.rs`).
+    let mut running = stop.running();
+    let mut lanes = Lanes::new(lanes, batch);
     let mut residual = f32::INFINITY;
     let mut best = f32::INFINITY;
     for iteration in 1..=cap {
-        residual = match solver {
+        lanes.next_sweep();
+        let met = match solver {
             Solver::Anderson => {
-                // prev <- g(x) = relu(A x + z); the residual is ||g(x) - x||, the Picard update (the largest over
-                // the batch).
+                // prev <- g(x) = relu(A x + z); the residual is ||g(x) - x||, the Picard update (per input).
                 prev.copy_from_slice(z);
                 a.gemm_add(k, x, batch, prev, low_rank)?;
-                let mut r = 0.0f32;
-                for (g, &xi) in prev.iter_mut().zip(x.iter()) {
-                    *g = larger(0.0, *g);
-                    r = larger(r, (*g - xi).abs());
+                if lanes.active() {
+                    for (gr, xr) in prev.chunks_exact_mut(batch).zip(x.chunks_exact(batch)) {
+                        for (b, (g, &xi)) in gr.iter_mut().zip(xr).enumerate() {
+                            *g = larger(0.0, *g);
+                            lanes.record(b, (*g - xi).abs(), *g);
+                        }
+                    }
+                } else {
+                    let mut r = 0.0f32;
+                    for (g, &xi) in prev.iter_mut().zip(x.iter()) {
+                        *g = larger(0.0, *g);
+                        r = larger(r, (*g - xi).abs());
+                    }
+                    lanes.add_update(r);
                 }
-                if r <= tol || !r.is_finite() {
+                let r = lanes.largest_update();
+                let met = if batch == 1 {
+                    running.met(r, || norm_inf(prev))
+                } else {
+                    lanes.met(stop, || norm_inf(prev))
+                };
+                if met || !r.is_finite() {
                     x.copy_from_slice(prev);
                 } else {
                     // Safeguard: an extrapolation that made the residual much worse is forgotten.
@@ -406,15 +446,31 @@ pub(crate) fn solve_hidden(
                         k.transpose(xt, batch, n, x)?;
                     }
                 }
-                r
+                residual = r;
+                met
             }
             Solver::Picard => {
                 // prev <- z + A x (x is the old state), then x <- relu(prev).
                 prev.copy_from_slice(z);
                 a.gemm_add(k, x, batch, prev, low_rank)?;
-                k.relu_step(prev, x)
+                if batch == 1 {
+                    residual = k.relu_step(prev, x);
+                    running.met(residual, || norm_inf(x))
+                } else {
+                    lanes.relu_step(k, prev, x);
+                    residual = lanes.largest_update();
+                    lanes.met(stop, || norm_inf(x))
+                }
             }
-            _ => gauss_seidel_sweep(a, k, z, x, batch, &mut prev[..batch], order, plan.n)?,
+            _ => {
+                residual =
+                    gauss_seidel_sweep(a, k, z, x, &mut prev[..batch], &mut lanes, order, plan.n)?;
+                if batch == 1 {
+                    running.met(residual, || norm_inf(x))
+                } else {
+                    lanes.met(stop, || norm_inf(x))
+                }
+            }
         };
         // An infinite update means the state overflowed (relu maps NaN to 0, so NaN shows up as overflow or
         // in the final check below).
@@ -423,7 +479,7 @@ pub(crate) fn solve_hidden(
                 what: "hidden state",
             });
         }
-        if residual <= tol {
+        if met {
             if !k.all_finite(x) {
                 return Err(Error::NotFinite {
                     what: "hidden state",
@@ -436,10 +492,15 @@ pub(crate) fn solve_hidden(
             });
         }
     }
+    let tolerance = if batch == 1 {
+        stop.threshold(norm_inf(x))
+    } else {
+        lanes.missed_threshold(stop, || norm_inf(x))
+    };
     Err(Error::NotConverged {
         iterations: cap,
         residual,
-        tolerance: tol,
+        tolerance,
     })
 }
 
@@ -461,19 +522,21 @@ pub(crate) fn prefers_gauss_seidel(a: MatRef, n: usize) -> bool {
     a.has_cheap_rows() && a.stored() >= AUTO_GAUSS_SEIDEL_ROW_NNZ.saturating_mul(n)
 }
 
-/// One in-place sweep `x[i, :] <- relu(z[i, :] + A[i, :] x)` over units `order` (default `0..n`); returns the
-/// largest update. Single vectors on dense/CSR `A` run the kernels' fused sweep.
+/// One in-place sweep `x[i, :] <- relu(z[i, :] + A[i, :] x)` over units `order` (default `0..n`) for a batch of
+/// `lanes.batch()` inputs; returns the largest update, and for a batch records each input's in `lanes` (which
+/// the caller clears). Single vectors on dense/CSR `A` run the kernels' fused sweep.
 #[allow(clippy::too_many_arguments)]
 fn gauss_seidel_sweep(
     a: MatRef,
     k: Kernels,
     z: &[f32],
     x: &mut [f32],
-    batch: usize,
     row: &mut [f32],
+    lanes: &mut Lanes,
     order: Option<&[u32]>,
     n: usize,
 ) -> Result<f32, Error> {
+    let batch = lanes.batch();
     let unit = |pos: usize| order.map_or(pos, |o| o[pos] as usize);
     let mut r = 0.0f32;
     if batch == 1 {
@@ -490,12 +553,12 @@ fn gauss_seidel_sweep(
     }
     for pos in 0..n {
         let i = unit(pos);
-        let lanes = i * batch..(i + 1) * batch;
-        row.copy_from_slice(&z[lanes.clone()]);
+        let range = i * batch..(i + 1) * batch;
+        row.copy_from_slice(&z[range.clone()]);
         a.row_batch_add(k, i, x, batch, row)?;
-        r = larger(r, k.relu_step(row, &mut x[lanes]));
+        lanes.relu_step(k, row, &mut x[range]);
     }
-    Ok(r)
+    Ok(lanes.largest_update())
 }
 
 /// The slot-major copy of `A` (`kernels/groups.rs`) for a model whose single inputs `Method::Auto` solves by

@@ -7,6 +7,7 @@ use super::avx2;
 #[cfg(target_arch = "aarch64")]
 use super::neon;
 use super::{scalar, Kernels};
+use crate::stop::Stop;
 
 pub use wolfpack_format::{Indices, Values};
 
@@ -608,9 +609,11 @@ impl<'a> MatRef<'a> {
         })
     }
 
-    /// [`MatRef::sweep_rows`] (writing) repeated until the update is at most `tol` (or not finite), at most `cap`
-    /// times, in one call: returns the sweeps run and the last update, so the caller sees a non-converged
-    /// (`update > tol`) or non-finite result. `None` for low-rank storage.
+    /// [`MatRef::sweep_rows`] (writing) repeated until the update is at most `tol`, or has stalled within the
+    /// resolution `2^-21 max_i |x_i|` of the listed rows' states (the stopping test of
+    /// [`crate::SolveOptions::tolerance`]), or is not finite, at most `cap` times, in one call: returns the sweeps
+    /// run and the last update, so the caller sees a non-converged or non-finite result. `None` for low-rank
+    /// storage.
     #[allow(clippy::too_many_arguments)]
     pub fn iterate_rows(
         &self,
@@ -626,7 +629,7 @@ impl<'a> MatRef<'a> {
         Ok(match self.storage {
             Storage::Dense { values } => Some(with_values!(values, |w, s| on_backend!(
                 k,
-                dense_rows_iterate(w, s, z, x, rows, tol, cap)
+                dense_rows_iterate(w, s, z, x, rows, Stop { tol, cap })
             ))),
             Storage::Csr {
                 row_ptr,
@@ -636,7 +639,7 @@ impl<'a> MatRef<'a> {
                 col_idx,
                 |idx| on_backend!(
                     k,
-                    csr_rows_iterate(row_ptr, idx, w, s, z, x, rows, tol, cap)
+                    csr_rows_iterate(row_ptr, idx, w, s, z, x, rows, Stop { tol, cap })
                 )
             ))),
             Storage::LowRank { .. } => None,
@@ -646,7 +649,9 @@ impl<'a> MatRef<'a> {
     /// Grouped Gauss-Seidel iteration of `x = relu(M x + z)` for one vector (square CSR `M`), in one call: sweeps
     /// over the rows `rows` (default `0..rows`) in consecutive groups of eight, every row of a group reading the
     /// values from before the group (Jacobi inside a group, Gauss-Seidel between groups), until the update
-    /// `max_i |x_i,new - x_i,old|` of a sweep is at most `tol` (or not finite), at most `cap` sweeps. Returns
+    /// `max_i |x_i,new - x_i,old|` of a sweep is at most `tol`, or has stalled within the resolution of the swept
+    /// rows' states (the stopping test of [`crate::SolveOptions::tolerance`]), or is not finite, at most `cap`
+    /// sweeps. Returns
     /// the sweeps run and the last update; `None` for dense and low-rank storage (use [`MatRef::iterate_rows`]
     /// or whole products). With a row list only the listed rows are swept, and the update reported is theirs.
     ///
@@ -685,7 +690,7 @@ impl<'a> MatRef<'a> {
                 col_idx,
                 |idx| on_backend!(
                     k,
-                    csr_groups_iterate(row_ptr, idx, w, s, z, x, rows, tol, cap)
+                    csr_groups_iterate(row_ptr, idx, w, s, z, x, rows, Stop { tol, cap })
                 )
             ))),
             Storage::Dense { .. } | Storage::LowRank { .. } => None,

@@ -10,6 +10,7 @@
 //! weight `M[i, j]` does one AXPY `Y[i, :] += M[i, j] * X[j, :]` over contiguous batch lanes, the layout that
 //! vectorises for any sparsity pattern.
 
+mod dense_columns;
 mod dense_copy;
 mod element;
 mod elementwise;
@@ -24,6 +25,7 @@ mod avx2;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 
+pub(crate) use dense_columns::DenseColumns;
 pub(crate) use dense_copy::DenseCopy;
 pub use element::{Index, Weight};
 pub(crate) use elementwise::larger;
@@ -198,53 +200,57 @@ macro_rules! row_loops {
             r
         }
 
-        /// [`csr_rows_relu`] (writing) repeated until its update is at most `tol` or not finite, at most `cap`
-        /// times: the iteration of one small cyclic component in a single call. Returns the sweeps run and the
-        /// last update.
+        /// [`csr_rows_relu`] (writing) repeated until its update meets `stop` (over the rows' states, see
+        /// `stop.rs`) or is not finite, at most `stop.cap` times: the iteration of one cyclic component in a
+        /// single call. Returns the sweeps run and the last update.
         #[allow(clippy::too_many_arguments)]
         $(#[$attr])*
-        pub(crate) unsafe fn csr_rows_iterate<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: &[u32], tol: f32, cap: u32) -> (u32, f32) {
+        pub(crate) unsafe fn csr_rows_iterate<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: &[u32], stop: crate::stop::Stop) -> (u32, f32) {
             let mut r = f32::INFINITY;
-            for sweep in 1..=cap {
+            let mut test = stop.running();
+            for sweep in 1..=stop.cap {
                 // SAFETY: the contract of csr_rows_relu, which is this function's.
                 r = unsafe { csr_rows_relu::<W, I, true>(row_ptr, idx, w, scales, z, x, rows) };
-                if r <= tol || !r.is_finite() {
+                if test.met(r, || crate::stop::norm_inf_rows(x, rows)) || !r.is_finite() {
                     return (sweep, r);
                 }
             }
-            (cap, r)
+            (stop.cap, r)
         }
 
-        /// `csr_groups_relu` (the grouped Gauss-Seidel sweep over `rows`, or all rows) repeated until its update is
-        /// at most `tol` or not finite, at most `cap` times. Returns the sweeps run and the last update. Caller
+        /// `csr_groups_relu` (the grouped Gauss-Seidel sweep over `rows`, or all rows) repeated until its update
+        /// meets `stop` (over the swept rows' states) or is not finite, at most `stop.cap` times. Returns the sweeps run and the last update. Caller
         /// contract additionally: `z.len() == x.len() == row_ptr.len() - 1`, every entry of `rows` below that.
         #[allow(clippy::too_many_arguments)]
         $(#[$attr])*
-        pub(crate) unsafe fn csr_groups_iterate<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: Option<&[u32]>, tol: f32, cap: u32) -> (u32, f32) {
+        pub(crate) unsafe fn csr_groups_iterate<W: Weight, I: Index>(row_ptr: &[u32], idx: &[I], w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: Option<&[u32]>, stop: crate::stop::Stop) -> (u32, f32) {
             let mut r = f32::INFINITY;
-            for sweep in 1..=cap {
+            let mut test = stop.running();
+            for sweep in 1..=stop.cap {
                 // SAFETY: the contract of csr_groups_relu, which is this function's.
                 r = unsafe { csr_groups_relu::<W, I>(row_ptr, idx, w, scales, z, x, rows) };
-                if r <= tol || !r.is_finite() {
+                let scale = || rows.map_or_else(|| crate::stop::norm_inf(x), |o| crate::stop::norm_inf_rows(x, o));
+                if test.met(r, scale) || !r.is_finite() {
                     return (sweep, r);
                 }
             }
-            (cap, r)
+            (stop.cap, r)
         }
 
         /// [`csr_rows_iterate`] for a dense square matrix.
         #[allow(clippy::too_many_arguments)]
         $(#[$attr])*
-        pub(crate) unsafe fn dense_rows_iterate<W: Weight>(w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: &[u32], tol: f32, cap: u32) -> (u32, f32) {
+        pub(crate) unsafe fn dense_rows_iterate<W: Weight>(w: &[W], scales: Option<&[f32]>, z: &[f32], x: &mut [f32], rows: &[u32], stop: crate::stop::Stop) -> (u32, f32) {
             let mut r = f32::INFINITY;
-            for sweep in 1..=cap {
+            let mut test = stop.running();
+            for sweep in 1..=stop.cap {
                 // SAFETY: the contract of dense_rows_relu, which is this function's.
                 r = unsafe { dense_rows_relu::<W, true>(w, scales, z, x, rows) };
-                if r <= tol || !r.is_finite() {
+                if test.met(r, || crate::stop::norm_inf_rows(x, rows)) || !r.is_finite() {
                     return (sweep, r);
                 }
             }
-            (cap, r)
+            (stop.cap, r)
         }
 
         /// [`csr_rows_relu`] for a dense square matrix.
