@@ -1,7 +1,7 @@
 //! `wolfpack inspect MODEL [--json]`.
 
 use serde::Serialize;
-use wolfpack_format::Role;
+use wolfpack_format::{Preprocessing, Role};
 use wolfpack_runtime::{Error as RuntimeError, Model};
 
 use super::{read_model_bytes, CliError, CliResult, PathArg};
@@ -171,12 +171,7 @@ fn print_table(r: &Report) {
     }
     let p = &meta.preprocessing;
     if !p.is_identity() {
-        println!(
-            "input       (u * {} - mean[{}]) / std[{}]",
-            p.scale,
-            p.mean.len(),
-            p.std.len()
-        );
+        println!("input       {}", describe_preprocessing(p));
     }
     if let Some(ds) = &meta.provenance.dataset {
         println!("data set    {ds}");
@@ -185,4 +180,51 @@ fn print_table(r: &Report) {
         println!("accuracy    {:.2}%", 100.0 * acc);
     }
     println!("written by  wolfpack {}", meta.provenance.wolfpack_version);
+}
+
+/// The preprocessing as the formula the runtime applies, naming only its parts that are there (a mean or spread of
+/// one value is shown, longer ones by their length): `u * 0.0039`, `(u * 0.0039 - mean[784]) / std[784]`.
+fn describe_preprocessing(p: &Preprocessing) -> String {
+    let part = |v: &[f32], name: &str| match v {
+        [] => None,
+        [one] => Some(format!("{one}")),
+        many => Some(format!("{name}[{}]", many.len())),
+    };
+    let mut s = if p.scale == 1.0 {
+        "u".to_string()
+    } else {
+        format!("u * {}", p.scale)
+    };
+    if let Some(mean) = part(&p.mean, "mean") {
+        s = format!("{s} - {mean}");
+    }
+    if let Some(std) = part(&p.std, "std") {
+        if !p.mean.is_empty() || p.scale != 1.0 {
+            s = format!("({s})");
+        }
+        s = format!("{s} / {std}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod preprocessing_tests {
+    use super::describe_preprocessing;
+    use wolfpack_format::Preprocessing;
+
+    fn pre(scale: f32, mean: Vec<f32>, std: Vec<f32>) -> String {
+        describe_preprocessing(&Preprocessing { scale, mean, std })
+    }
+
+    #[test]
+    fn names_only_the_parts_that_are_there() {
+        assert_eq!(pre(0.5, vec![], vec![]), "u * 0.5");
+        assert_eq!(pre(1.0, vec![0.25], vec![]), "u - 0.25");
+        assert_eq!(pre(0.5, vec![0.25], vec![2.0]), "(u * 0.5 - 0.25) / 2");
+        assert_eq!(pre(1.0, vec![], vec![2.0; 3]), "u / std[3]");
+        assert_eq!(
+            pre(1.0, vec![0.0; 4], vec![1.0; 4]),
+            "(u - mean[4]) / std[4]"
+        );
+    }
 }
