@@ -693,27 +693,58 @@ impl<'a> Reader<'a> {
     }
 
     /// After an opening quote: the string checked as [`Reader::string_body`] checks it, without decoding it.
-    /// Plain ASCII up to the closing quote is accepted in one pass with no UTF-8 validation to call (ASCII is
-    /// UTF-8); escapes, control characters, other bytes or a missing quote go the general way, which decides
-    /// and reports exactly as before.
     fn check_string_body(&mut self) -> Result<()> {
+        if self.plain_ascii_body().is_some() {
+            return Ok(());
+        }
+        self.string_body().map(drop)
+    }
+
+    /// After an opening quote: the string's bytes if they are plain ASCII up to the closing quote (consumed), in
+    /// one pass with no UTF-8 validation to call (ASCII is UTF-8); `None`, nothing consumed, when it has escapes,
+    /// control characters, other bytes or no closing quote, which [`Reader::string_body`] then decides and
+    /// reports exactly as always.
+    fn plain_ascii_body(&mut self) -> Option<&'a [u8]> {
+        let bytes: &'a [u8] = self.bytes;
         let start = self.pos;
-        let rest = self.bytes.get(start..).unwrap_or(&[]);
+        let rest = bytes.get(start..)?;
         let mut high = 0u8;
         for (k, &b) in rest.iter().enumerate() {
             if b == b'"' {
-                if high < 0x80 {
-                    self.pos = start + k + 1;
-                    return Ok(());
+                if high >= 0x80 {
+                    return None;
                 }
-                break;
+                self.pos = start + k + 1;
+                return Some(&rest[..k]);
             }
             if b == b'\\' || b < 0x20 {
-                break;
+                return None;
             }
             high |= b;
         }
-        self.string_body().map(drop)
+        None
+    }
+
+    /// Inside an object: the position in `names` of the next key (`Some(None)` for another key; the comma before
+    /// and the colon after it consumed), or `None` at `}`: [`Reader::next_key`] compared with the names, without
+    /// validating a plain ASCII key as UTF-8 or building it.
+    pub(crate) fn next_field(
+        &mut self,
+        first: &mut bool,
+        names: &[&str],
+    ) -> Result<Option<Option<usize>>> {
+        if !self.key_start(first)? {
+            return Ok(None);
+        }
+        let i = match self.plain_ascii_body() {
+            Some(key) => names.iter().position(|n| n.as_bytes() == key),
+            None => {
+                let key = self.string_body()?;
+                names.iter().position(|&n| n == key)
+            }
+        };
+        self.colon()?;
+        Ok(Some(i))
     }
 
     /// Whether a number followed, checked as [`Reader::number`] reads it (same acceptance, same errors).

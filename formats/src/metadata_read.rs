@@ -29,10 +29,10 @@ fn fields(
     let mut seen = 0u32;
     let mut first = true;
     if r.begin_object()? {
-        while let Some(key) = r.next_key(&mut first)? {
-            match names.iter().position(|&n| n == key) {
+        while let Some(field_at) = r.next_field(&mut first, names)? {
+            match field_at {
                 Some(i) if seen & 1 << i != 0 => {
-                    return Err(r.error(&format!("duplicate field `{key}`")))
+                    return Err(r.error(&format!("duplicate field `{}`", names[i])))
                 }
                 Some(i) => {
                     seen |= 1 << i;

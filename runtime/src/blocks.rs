@@ -324,7 +324,9 @@ struct Builder<'w> {
     /// earlier runs are at most their run's end, so a unit is in the current run exactly when its key is above the
     /// current `base`, and one word tells both the run and the level.
     key: &'w mut [u32],
-    /// Where the current exact run starts in `units`, and its highest level.
+    /// Whether an exact run is open: it starts at `units[base]` and runs to the end of `units`; `top` is its highest
+    /// level.
+    open: bool,
     base: u32,
     top: u32,
     /// Scratch of the counting sort by level (`n + 1` counts; `n` units and `n` gains' bits).
@@ -346,16 +348,12 @@ impl<'w> Builder<'w> {
             small: Vec::new(),
             summary: BlockStructure::default(),
             key,
+            open: false,
             base: 0,
             top: 0,
             counts,
             sorted: &mut sorted[..2 * n],
         }
-    }
-
-    /// Whether the last segment is an exact run, still open to more units.
-    fn run_open(&self) -> bool {
-        self.segments.last().is_some_and(|s| !s.cyclic)
     }
 
     /// Places one strongly connected component, all of whose dependencies have been placed.
@@ -366,7 +364,7 @@ impl<'w> Builder<'w> {
         let u = u as usize;
         // One pass over the row: its self-loop, and its level in the run it would join (a new run, at the end
         // of `units`, holds nothing yet: every key is at most `units.len()`). The unit's own key is still 0.
-        let base = if self.run_open() {
+        let base = if self.open {
             self.base
         } else {
             self.units.len() as u32
@@ -380,37 +378,24 @@ impl<'w> Builder<'w> {
         let level = highest.max(base) - base;
         // |A_ii| <= kappa < 1 for a contraction (a triangular A has no self-loop); anything else is iterated.
         let gain = if self_loop {
-            Some(1.0 / (1.0 - diagonal(a, u))).filter(|g| g.is_finite() && *g > 0.0)
+            match Some(1.0 / (1.0 - diagonal(a, u))).filter(|g| g.is_finite() && *g > 0.0) {
+                Some(gain) => gain,
+                None => return self.cyclic(a, graph, members),
+            }
         } else {
-            Some(1.0)
+            1.0
         };
-        match gain {
-            Some(gain) => self.exact(u, gain, self_loop, level),
-            None => self.cyclic(a, graph, members),
-        }
-    }
-
-    /// An exact unit at `level` of the current exact run (one sweep: each unit reads only units evaluated before
-    /// it), or the start of a new one.
-    fn exact(&mut self, u: usize, gain: f32, self_loop: bool, level: u32) {
-        if !self.run_open() {
-            self.base = self.units.len() as u32;
+        // An exact unit at `level` of the current exact run (one sweep: each unit reads only units evaluated
+        // before it), or the first of a new one. Its segment is written when the run closes.
+        if !self.open {
+            self.open = true;
+            self.base = base;
             self.top = 0;
-            let at = self.units.len();
-            self.segments.push(Segment {
-                range: at..at,
-                cyclic: false,
-                pair: None,
-                small: None,
-            });
         }
-        self.key[u] = self.base + level + 1;
+        self.key[u] = base + level + 1;
         self.top = self.top.max(level);
         self.units.push(u as u32);
         self.gains.push(gain);
-        if let Some(seg) = self.segments.last_mut() {
-            seg.range.end = self.units.len();
-        }
         if self_loop {
             self.summary.self_loops += 1;
             self.checked.push(u as u32);
@@ -464,16 +449,20 @@ impl<'w> Builder<'w> {
         self.checked.extend_from_slice(members);
     }
 
-    /// Orders the current exact run (if the last segment is one) by level: a stable counting sort.
+    /// Closes the current exact run, if one is open: its segment, its units ordered by level (a stable counting
+    /// sort).
     fn close_run(&mut self) {
-        let Some(range) = self
-            .segments
-            .last()
-            .filter(|s| !s.cyclic)
-            .map(|s| s.range.clone())
-        else {
+        if !self.open {
             return;
-        };
+        }
+        self.open = false;
+        let range = self.base as usize..self.units.len();
+        self.segments.push(Segment {
+            range: range.clone(),
+            cyclic: false,
+            pair: None,
+            small: None,
+        });
         let top = self.top as usize;
         self.summary.levels = self.summary.levels.max(top + 1);
         if top == 0 {
