@@ -694,7 +694,16 @@ impl Blocks {
                 continue;
             }
             let (sweeps, update) = a
-                .iterate_rows(k, z, x, &self.units, range.clone(), stop.tol, stop.cap)?
+                .iterate_rows(
+                    k,
+                    z,
+                    x,
+                    &self.units,
+                    range.clone(),
+                    stop.tol,
+                    stop.cap,
+                    stop.kappa,
+                )?
                 .ok_or(NOT_PLANNED)?;
             let members = &self.units.as_slice()[range.clone()];
             let scale = || norm_inf_rows(x, members);
@@ -1176,7 +1185,7 @@ mod tests {
             let tol = if loose { 1e-2 } else { 1e-6 };
             for k in Kernels::all_available() {
                 let mut x = vec![0.0f32; n];
-                let (_, reported) = blocks.solve(&a, k, &z, &mut x, Stop { tol, cap: 10_000 }, &mut Vec::new()).unwrap();
+                let (_, reported) = blocks.solve(&a, k, &z, &mut x, Stop::new(tol, 10_000, 0.0), &mut Vec::new()).unwrap();
                 let truth = (0..n)
                     .map(|i| (larger(0.0, z[i] + a.row_dot(k, i, &x).unwrap()) - x[i]).abs())
                     .fold(0.0f32, larger);
@@ -1221,10 +1230,7 @@ mod tests {
                     k,
                     &z,
                     &mut x,
-                    Stop {
-                        tol: 1e-6,
-                        cap: 100,
-                    },
+                    Stop::new(1e-6, 100, 0.0),
                     &mut Vec::new(),
                 )
                 .unwrap();
@@ -1292,10 +1298,7 @@ mod tests {
                             k,
                             &z,
                             &mut x,
-                            Stop {
-                                tol: 1e-6,
-                                cap: 100,
-                            },
+                            Stop::new(1e-6, 100, 0.0),
                             &mut Vec::new(),
                         )
                         .unwrap();
@@ -1377,10 +1380,7 @@ mod tests {
                     k,
                     &z,
                     &mut x_shared,
-                    Stop {
-                        tol: 1e-6,
-                        cap: 100,
-                    },
+                    Stop::new(1e-6, 100, 0.0),
                     &mut shared,
                 )
                 .unwrap();
@@ -1393,10 +1393,7 @@ mod tests {
                     k,
                     &z,
                     &mut x_fresh,
-                    Stop {
-                        tol: 1e-6,
-                        cap: 100,
-                    },
+                    Stop::new(1e-6, 100, 0.0),
                     &mut Vec::new(),
                 )
                 .unwrap();

@@ -91,15 +91,15 @@ pub enum Solver {
 /// Overrides of the model's solver defaults; `None` keeps the default from the metadata.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct SolveOptions {
-    /// Stop when the update `u = ||x_{k+1} - x_k||_inf <= tolerance`, or when `u <= 2^-21 ||x_{k+1}||_inf` (2 to 4
-    /// units in the last place of the state's largest value) and two sweeps in a row found no smaller update than
-    /// before them: rounding has taken over, the iteration would only cycle, so a tolerance finer than the `f32`
-    /// state can resolve does not fail a converged solve (0 asks for that resolution). At the iteration cap the
-    /// solve has converged if `u <= max(tolerance, 2^-21 ||x||_inf)`, else it is [`Error::NotConverged`]. So
-    /// the last update is at most `max(tolerance, 2^-21 ||x||_inf)`, and at most the tolerance for states up to
-    /// `tolerance * 2^21` (21 for 1e-5) that the iteration can resolve to it. The norms run over the units
-    /// an iteration updates (all of `x`, or one component of the block-triangular solve) and, in a batch, over
-    /// each input's own state: a batch stops when every input meets the test.
+    /// Stop when the update `u = ||x_{k+1} - x_k||_inf <= tolerance`, or when `u <= 2^-21 (1 - kappa)
+    /// ||x_{k+1}||_inf` (`kappa` the model's certified bound on `||A||_inf`; 2^-21 is 2 to 4 units in the last
+    /// place of the state's largest value) and two sweeps in a row found no smaller update than before them:
+    /// rounding has taken over, and for a contraction that update bounds the error by `2^-21 ||x||_inf`, so a
+    /// tolerance finer than the `f32` state can resolve does not fail a converged solve (0 asks for that
+    /// resolution). At the iteration cap the solve has converged if `u <= max(tolerance, 2^-21 (1 - kappa)
+    /// ||x||_inf)`, else it is [`Error::NotConverged`]. The norms run over the units an iteration updates (all of
+    /// `x`, or one component of the block-triangular solve) and, in a batch, over each input's own state: a batch
+    /// stops when every input meets the test.
     pub tolerance: Option<f32>,
     /// Hard cap on iterations (sweeps).
     pub max_iterations: Option<u32>,
@@ -155,7 +155,7 @@ fn limits(plan: &Plan, options: &SolveOptions) -> Result<Stop, Error> {
     if cap == 0 {
         return Err(Error::InvalidOption("max_iterations must be at least 1"));
     }
-    Ok(Stop { tol, cap })
+    Ok(Stop::new(tol, cap, plan.view.structure.kappa))
 }
 
 /// `dst[i, :] = v[i]` (or 0) for an `len x batch` buffer.
@@ -347,7 +347,7 @@ pub(crate) fn solve_hidden(
         }
         .map_or_else(
             || {
-                a.iterate_groups(k, z, x, order, stop.tol, stop.cap)?
+                a.iterate_groups(k, z, x, order, stop.tol, stop.cap, stop.kappa)?
                     .ok_or(Error::InvalidOption("grouped Gauss-Seidel needs a CSR A"))
             },
             Ok,

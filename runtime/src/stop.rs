@@ -4,12 +4,13 @@
 //! meets
 //!
 //! ```text
-//! u_k <= tol,   or   u_k <= RESOLUTION * ||x_k||_inf  with  u_k >= min_{j < k-1} u_j  and  u_{k-1} >= min_{j < k-1} u_j
+//! u_k <= tol,   or   u_k <= RESOLUTION (1 - kappa) ||x_k||_inf  with  u_k >= min_{j < k-1} u_j  and  u_{k-1} >= min_{j < k-1} u_j
 //! ```
 //!
-//! (`RESOLUTION = 4 f32::EPSILON = 2^-21`: the update is within 2-4 ulps of the state's largest value and the last
-//! two sweeps found no smaller update than before them), and at the iteration cap it has converged if
-//! `u <= max(tol, RESOLUTION * ||x||_inf)`. The norms run over the units the iteration updates (all of `x`, or
+//! (`RESOLUTION = 4 f32::EPSILON = 2^-21`, `kappa` the model's certified bound on `||A||_inf`: the update is within
+//! a few ulps of the state's largest value, scaled by the contraction margin, and the last two sweeps found no
+//! smaller update than before them), and at the iteration cap it has converged if
+//! `u <= max(tol, RESOLUTION (1 - kappa) ||x||_inf)`. The norms run over the units the iteration updates (all of `x`, or
 //! the rows of one component of the block-triangular solve) and, for a batch, over each input's own lanes: a
 //! batch stops when every input meets the test with its own state.
 //!
@@ -24,40 +25,64 @@
 //! rounding has taken over; the floor waits for that, so an iteration that still makes progress goes on to the
 //! tolerance as it did with the absolute test alone, and one that cycles stops two sweeps into its cycle. It is
 //! the relative part of the mixed test of numerical solvers (`atol + rtol |x|` in SciPy and SUNDIALS), set at
-//! the arithmetic's floor instead of a second user setting; `tol = 0` asks for "as close as `f32` allows". A
-//! contraction that has not converged is still reported: its update is a fraction `kappa^k` of the state's
-//! scale, far above 2^-21 of it until the very end.
+//! the arithmetic's floor instead of a second user setting; `tol = 0` asks for "as close as `f32` allows".
 //!
-//! The factor 4: with it, or even with 1 and no stall clause, each of 400 random sparse contractions (48-256
-//! units, kappa 0.5 to 0.97, inputs scaled to states in the hundreds to thousands, tolerance 1e-5) converged
-//! under every method; on the first 48 of them the absolute test alone had failed 16 times, under every method 5
-//! times. 4 leaves margin for longer rows and other summation orders.
+//! Why `1 - kappa`: a stall is not proof that rounding has taken over. A slow contraction (kappa 0.9999) in `f32`
+//! repeats the same quantised update of a few ulps for thousands of sweeps while every one still moves the state
+//! the same way; with the floor at `RESOLUTION ||x||` alone it stopped there with an error of 0.5-5% of the state
+//! (found in review, simulated step by step in `f32`). For a max-norm contraction the error after an update `u`
+//! is at most `u kappa / (1 - kappa)`, so the floor `RESOLUTION (1 - kappa) ||x||` certifies an error within
+//! `RESOLUTION ||x||`; when `1 - kappa` is so small that no `f32` update can reach it, only the tolerance stops
+//! the iteration, and a model that cannot meet it is reported as not converged, as before the floor existed.
+//!
+//! The factor 4: with it (before the `1 - kappa` scaling), or even with 1 and no stall clause, each of 400 random
+//! sparse contractions (48-256 units, kappa 0.5 to 0.97, inputs scaled to states in the hundreds to thousands,
+//! tolerance 1e-5) converged under every method; on the first 48 of them the absolute test alone had failed 16
+//! times, under every method 5 times. With the scaling, contractions with kappa well above 0.5 and large states
+//! fall back to the absolute tolerance.
 
 use crate::kernels::{larger, Kernels};
 
 /// Relative resolution of the stopping test: 4 units in the last place of 1, `2^-21`, about `4.8e-7`.
 pub(crate) const RESOLUTION: f32 = 4.0 * f32::EPSILON;
 
-/// The tolerance and iteration cap of one solve, after the caller's overrides.
+/// The tolerance and iteration cap of one solve, after the caller's overrides, and the contraction bound that
+/// scales the floor.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Stop {
     /// Absolute tolerance on the update `||x_{k+1} - x_k||_inf` (finite, non-negative).
     pub(crate) tol: f32,
     /// Most sweeps or steps (at least 1).
     pub(crate) cap: u32,
+    /// A bound on `||A||_inf` over the iterated rows (the model's certified kappa); the floor is
+    /// `RESOLUTION (1 - kappa) ||x||_inf`, so 1 (or more) turns it off.
+    pub(crate) kappa: f32,
+    /// `RESOLUTION * (1 - kappa)`, clamped to `[0, RESOLUTION]`.
+    floor: f32,
 }
 
 impl Stop {
-    /// The update a state of infinity norm `scale` must reach at the cap: `max(tol, RESOLUTION * scale)`.
+    /// The test for tolerance `tol`, at most `cap` sweeps, on rows whose `||A||_inf` is at most `kappa`.
+    pub(crate) fn new(tol: f32, cap: u32, kappa: f32) -> Stop {
+        let margin = (1.0 - kappa).clamp(0.0, 1.0);
+        Stop {
+            tol,
+            cap,
+            kappa,
+            floor: RESOLUTION * if margin.is_nan() { 0.0 } else { margin },
+        }
+    }
+
+    /// The update a state of infinity norm `scale` must reach at the cap: `max(tol, RESOLUTION (1 - kappa) scale)`.
     pub(crate) fn threshold(self, scale: f32) -> f32 {
-        larger(self.tol, RESOLUTION * scale)
+        larger(self.tol, self.floor * scale)
     }
 
     /// Whether `update` (or a true residual) is within [`Stop::threshold`] of the state whose infinity norm
     /// `scale` returns: the test at the cap, without the stagnation clause. `scale` runs only when the update is
     /// above the absolute tolerance; false for a NaN update.
     pub(crate) fn met(self, update: f32, scale: impl FnOnce() -> f32) -> bool {
-        update <= self.tol || (update.is_finite() && update <= RESOLUTION * scale())
+        update <= self.tol || (update.is_finite() && update <= self.floor * scale())
     }
 
     /// The test over the successive updates of one iteration (see [`Running::met`]).
@@ -129,9 +154,9 @@ impl Running {
         let stalled = self.stall.stalled(update) || self.sweeps >= self.stop.cap;
         self.stall.push(update);
         let bound = self.bound + update;
-        if stalled && update <= RESOLUTION * bound {
+        if stalled && update <= self.stop.floor * bound {
             self.bound = scale();
-            update <= RESOLUTION * self.bound
+            update <= self.stop.floor * self.bound
         } else {
             self.bound = bound;
             false
@@ -305,7 +330,7 @@ impl<'s> Lanes<'s> {
         if self.active {
             return (0..self.batch()).all(|b| {
                 let (u, s) = (self.update[b], self.scale[b]);
-                u <= stop.tol || ((self.stall(b).stalled(u) || at_cap) && u <= RESOLUTION * s)
+                u <= stop.tol || ((self.stall(b).stalled(u) || at_cap) && u <= stop.floor * s)
             });
         }
         let u = self.largest;
@@ -316,7 +341,7 @@ impl<'s> Lanes<'s> {
         self.global.push(u);
         if stalled && u.is_finite() {
             // From the next sweep on, input by input (at the cap there is none: not converged).
-            self.active = u <= RESOLUTION * norm();
+            self.active = u <= stop.floor * norm();
         }
         false
     }
@@ -342,7 +367,7 @@ mod tests {
 
     #[test]
     fn the_floor_lifts_only_tolerances_below_the_resolution() {
-        let stop = Stop { tol: 1e-5, cap: 10 };
+        let stop = Stop::new(1e-5, 10, 0.0);
         // States of a few hundred: one ulp of 200 (2^-16) is above 1e-5 but within the resolution.
         assert!(stop.met(2f32.powi(-16), || 200.0));
         assert!(!stop.met(2f32.powi(-16), || 1.0));
@@ -354,13 +379,13 @@ mod tests {
         assert!(!stop.met(f32::NAN, || f32::INFINITY));
         assert!(!stop.met(f32::INFINITY, || f32::INFINITY));
         // Tolerance 0: the arithmetic's resolution.
-        let exact = Stop { tol: 0.0, cap: 10 };
+        let exact = Stop::new(0.0, 10, 0.0);
         assert!(exact.met(0.0, || 0.0) && exact.met(1e-7, || 1.0) && !exact.met(1e-5, || 1.0));
     }
 
     #[test]
     fn the_running_test_waits_for_a_stall_and_computes_the_norm_only_then() {
-        let stop = Stop { tol: 1e-5, cap: 20 };
+        let stop = Stop::new(1e-5, 20, 0.0);
         let mut running = stop.running();
         let mut norms = 0;
         // A converging iteration on states of about 300 that ends in a cycle of one ulp (3.05e-5): large updates,
@@ -399,9 +424,28 @@ mod tests {
         assert!(running.met(0.0, || unreachable!("within the tolerance")));
     }
 
+    /// A slow contraction in `f32` repeats the same quantised update for thousands of sweeps while it still moves
+    /// the state the same way (kappa 0.9999 at states near 300: an update of a few ulps, an error 1e-4 times
+    /// larger). The floor scales with `1 - kappa`, so the update it accepts bounds the error, `||x - x*|| <=
+    /// u / (1 - kappa) <= RESOLUTION ||x||`: here nothing but the tolerance can stop it, as before the floor.
+    #[test]
+    fn the_floor_shrinks_with_the_contraction_margin() {
+        let ulp = 300f32.next_up() - 300.0;
+        let slow = Stop::new(1e-5, 1_000, 0.9999);
+        assert!(!slow.met(4.0 * ulp, || 300.0));
+        let mut running = slow.running();
+        assert!((0..999).all(|_| !running.met(4.0 * ulp, || 300.0)));
+        assert!(!running.met(4.0 * ulp, || 300.0), "not even at the cap");
+        assert_eq!(slow.threshold(300.0), 1e-5);
+        // kappa 1 (or a NaN) turns the floor off; kappa 0.5 halves it.
+        assert_eq!(Stop::new(0.0, 1, 1.0).threshold(1e6), 0.0);
+        assert_eq!(Stop::new(0.0, 1, f32::NAN).threshold(1e6), 0.0);
+        assert_eq!(Stop::new(0.0, 1, 0.5).threshold(1024.0), 512.0 * RESOLUTION);
+    }
+
     #[test]
     fn at_the_cap_the_floor_applies_without_a_stall() {
-        let stop = Stop { tol: 1e-5, cap: 2 };
+        let stop = Stop::new(1e-5, 2, 0.0);
         let ulp = 300f32.next_up() - 300.0;
         let mut running = stop.running();
         assert!(!running.met(1.0, || 300.0));
@@ -412,7 +456,7 @@ mod tests {
 
     #[test]
     fn lanes_test_every_input_with_its_own_state() {
-        let stop = Stop { tol: 1e-5, cap: 10 };
+        let stop = Stop::new(1e-5, 10, 0.0);
         let k = Kernels::detect();
         let mut scratch = vec![f32::NAN; 2 * Lanes::PER_INPUT];
         let mut lanes = Lanes::new(&mut scratch, 2);

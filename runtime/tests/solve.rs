@@ -531,6 +531,44 @@ fn tolerances_below_the_resolution_of_large_states_still_converge() {
     }
 }
 
+/// A slow contraction at large states: x = relu(0.9999 x + 0.03), x* = 300. In `f32` its update stays at a few
+/// ulps of 300 for thousands of sweeps while the state still climbs; a stall floor that ignored `1 - kappa`
+/// stopped Picard at x = 298.57 (error 1.4) and called it converged. Now the solve either runs until `f32` itself
+/// settles (within 0.2 of x*) or reports that it did not converge.
+#[test]
+fn slow_contractions_at_large_states_are_not_stopped_early() {
+    let mut file = random_model(3, 1, 2, 1, AKind::Diagonal(0.9999), ValueType::F32, false);
+    file.b = None;
+    file.bias_x = vec![0.03];
+    let bytes = file.to_bytes().unwrap();
+    let model = Model::from_bytes(&bytes).unwrap();
+    let exact = 0.03f64 / (1.0 - f64::from(0.9999f32));
+    for method in [
+        Method::Picard,
+        Method::GaussSeidel,
+        Method::GroupedGaussSeidel,
+    ] {
+        let mut session = Session::new(&model);
+        let options = SolveOptions {
+            method,
+            tolerance: Some(1e-5),
+            max_iterations: Some(300_000),
+        };
+        let mut out = [0.0f32; 1];
+        match session.predict_with(&model, &[0.0, 0.0], &mut out, &options) {
+            Ok(stats) => {
+                let x = f64::from(session.hidden()[0]);
+                assert!(
+                    (x - exact).abs() < 0.5,
+                    "{method:?}: x {x} against {exact} ({stats:?})"
+                );
+            }
+            Err(Error::NotConverged { .. }) => {}
+            Err(e) => panic!("{method:?}: {e}"),
+        }
+    }
+}
+
 #[test]
 fn non_convergence_is_an_error_with_the_numbers() {
     // x = 0.999 x + z converges at rate 0.999: 2 iterations are far from enough.

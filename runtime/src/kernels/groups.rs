@@ -564,8 +564,8 @@ mod tests {
             let mut scratch = vec![0.0; groups.scratch_len()];
             for k in Kernels::all_available() {
                 let (mut want, mut got) = (x0.clone(), x0.clone());
-                let (sw, rw) = a.iterate_groups(k, &z, &mut want, Some(&sweep_order), -1.0, cap).unwrap().unwrap();
-                let (sg, rg) = groups.iterate(k, &z, &mut got, Stop { tol: -1.0, cap }, &mut scratch).unwrap();
+                let (sw, rw) = a.iterate_groups(k, &z, &mut want, Some(&sweep_order), -1.0, cap, 0.0).unwrap().unwrap();
+                let (sg, rg) = groups.iterate(k, &z, &mut got, Stop::new(-1.0, cap, 0.0), &mut scratch).unwrap();
                 prop_assert_eq!(sw, sg);
                 prop_assert!((rw - rg).abs() <= 1e-5 * (1.0 + rw.abs()), "{:?}: {} vs {}", k.isa(), rw, rg);
                 for (g, w) in got.iter().zip(&want) {
@@ -576,7 +576,7 @@ mod tests {
                 #[cfg(target_arch = "x86_64")]
                 if let Some(perm) = groups.perm.as_ref().filter(|_| n <= small::MAX) {
                     let (zs, mut xs): (Vec<f32>, Vec<f32>) = perm.iter().map(|&i| (z[i as usize], x0[i as usize])).unzip();
-                    let (sm, rm) = groups.iterate_in_place(k, &zs, &mut xs, Stop { tol: -1.0, cap });
+                    let (sm, rm) = groups.iterate_in_place(k, &zs, &mut xs, Stop::new(-1.0, cap, 0.0));
                     let mut memory = x0.clone();
                     for (&v, &i) in xs.iter().zip(perm) {
                         memory[i as usize] = v;
@@ -586,7 +586,7 @@ mod tests {
                     avx2_only.avx512 = false;
                     for g in [&groups, &avx2_only] {
                         let mut registers = x0.clone();
-                        let (sr, rr) = g.iterate(k, &z, &mut registers, Stop { tol: -1.0, cap }, &mut scratch).unwrap();
+                        let (sr, rr) = g.iterate(k, &z, &mut registers, Stop::new(-1.0, cap, 0.0), &mut scratch).unwrap();
                         prop_assert_eq!((sm, rm.to_bits()), (sr, rr.to_bits()));
                         prop_assert_eq!(memory.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), registers.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
                     }
@@ -646,10 +646,7 @@ mod tests {
                 Kernels::detect(),
                 &[1.0; 2],
                 &mut x,
-                Stop {
-                    tol: 1e-6,
-                    cap: 100,
-                },
+                Stop::new(1e-6, 100, 0.0),
                 &mut [],
             )
             .unwrap();
@@ -662,10 +659,7 @@ mod tests {
                 Kernels::detect(),
                 &[1.0; 3],
                 &mut x,
-                Stop {
-                    tol: 1e-6,
-                    cap: 100
-                },
+                Stop::new(1e-6, 100, 0.0),
                 &mut []
             )
             .is_none());
@@ -688,10 +682,7 @@ mod tests {
                 k,
                 &[1.0; 3],
                 &mut x,
-                Stop {
-                    tol: 1e-6,
-                    cap: 100
-                },
+                Stop::new(1e-6, 100, 0.0),
                 &mut [0.0; 5]
             )
             .is_none());
@@ -700,10 +691,7 @@ mod tests {
                 k,
                 &[1.0; 3],
                 &mut x,
-                Stop {
-                    tol: 1e-6,
-                    cap: 100,
-                },
+                Stop::new(1e-6, 100, 0.0),
                 &mut [0.0; 6],
             )
             .unwrap();

@@ -609,9 +609,10 @@ impl<'a> MatRef<'a> {
         })
     }
 
-    /// [`MatRef::sweep_rows`] (writing) repeated until the update is at most `tol`, or has stalled within the
-    /// resolution `2^-21 max_i |x_i|` of the listed rows' states (the stopping test of
-    /// [`crate::SolveOptions::tolerance`]), or is not finite, at most `cap` times, in one call: returns the sweeps
+    /// [`MatRef::sweep_rows`] (writing) repeated until the update is at most `tol`, or has stalled within
+    /// `2^-21 (1 - kappa) max_i |x_i|` of the listed rows' states (the stopping test of
+    /// [`crate::SolveOptions::tolerance`]; `kappa` a bound on `||M||_inf` over those rows, 1 to use `tol` alone),
+    /// or is not finite, at most `cap` times, in one call: returns the sweeps
     /// run and the last update, so the caller sees a non-converged or non-finite result. `None` for low-rank
     /// storage.
     #[allow(clippy::too_many_arguments)]
@@ -624,12 +625,13 @@ impl<'a> MatRef<'a> {
         range: core::ops::Range<usize>,
         tol: f32,
         cap: u32,
+        kappa: f32,
     ) -> Result<Option<(u32, f32)>, MatrixError> {
         let rows = self.checked_rows(z, x, rows, range)?;
         Ok(match self.storage {
             Storage::Dense { values } => Some(with_values!(values, |w, s| on_backend!(
                 k,
-                dense_rows_iterate(w, s, z, x, rows, Stop { tol, cap })
+                dense_rows_iterate(w, s, z, x, rows, Stop::new(tol, cap, kappa))
             ))),
             Storage::Csr {
                 row_ptr,
@@ -639,7 +641,7 @@ impl<'a> MatRef<'a> {
                 col_idx,
                 |idx| on_backend!(
                     k,
-                    csr_rows_iterate(row_ptr, idx, w, s, z, x, rows, Stop { tol, cap })
+                    csr_rows_iterate(row_ptr, idx, w, s, z, x, rows, Stop::new(tol, cap, kappa))
                 )
             ))),
             Storage::LowRank { .. } => None,
@@ -649,8 +651,9 @@ impl<'a> MatRef<'a> {
     /// Grouped Gauss-Seidel iteration of `x = relu(M x + z)` for one vector (square CSR `M`), in one call: sweeps
     /// over the rows `rows` (default `0..rows`) in consecutive groups of eight, every row of a group reading the
     /// values from before the group (Jacobi inside a group, Gauss-Seidel between groups), until the update
-    /// `max_i |x_i,new - x_i,old|` of a sweep is at most `tol`, or has stalled within the resolution of the swept
-    /// rows' states (the stopping test of [`crate::SolveOptions::tolerance`]), or is not finite, at most `cap`
+    /// `max_i |x_i,new - x_i,old|` of a sweep is at most `tol`, or has stalled within `2^-21 (1 - kappa)` of the
+    /// swept rows' states (the stopping test of [`crate::SolveOptions::tolerance`]; `kappa` a bound on
+    /// `||M||_inf`, 1 to use `tol` alone), or is not finite, at most `cap`
     /// sweeps. Returns
     /// the sweeps run and the last update; `None` for dense and low-rank storage (use [`MatRef::iterate_rows`]
     /// or whole products). With a row list only the listed rows are swept, and the update reported is theirs.
@@ -671,6 +674,7 @@ impl<'a> MatRef<'a> {
         rows: Option<&[u32]>,
         tol: f32,
         cap: u32,
+        kappa: f32,
     ) -> Result<Option<(u32, f32)>, MatrixError> {
         check_len("square matrix columns", self.cols, self.rows)?;
         check_len("z", z.len(), self.rows)?;
@@ -690,7 +694,7 @@ impl<'a> MatRef<'a> {
                 col_idx,
                 |idx| on_backend!(
                     k,
-                    csr_groups_iterate(row_ptr, idx, w, s, z, x, rows, Stop { tol, cap })
+                    csr_groups_iterate(row_ptr, idx, w, s, z, x, rows, Stop::new(tol, cap, kappa))
                 )
             ))),
             Storage::Dense { .. } | Storage::LowRank { .. } => None,

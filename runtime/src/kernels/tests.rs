@@ -419,7 +419,7 @@ proptest! {
             // stalled within the resolution of the rows' states, `stop.rs`) or the cap.
             let (mut a, mut b) = (x0.clone(), x0.clone());
             let (mut last, mut sweeps) = (0.0, 0);
-            let mut test = Stop { tol: -1.0, cap: 3 }.running();
+            let mut test = Stop::new(-1.0, 3, 0.0).running();
             while sweeps < 3 {
                 last = m.sweep_rows(k, &z, &mut a, &rows, 0..len, true).unwrap().unwrap();
                 sweeps += 1;
@@ -427,10 +427,10 @@ proptest! {
                     break;
                 }
             }
-            prop_assert_eq!(m.iterate_rows(k, &z, &mut b, &rows, 0..len, -1.0, 3).unwrap().unwrap(), (sweeps, last));
+            prop_assert_eq!(m.iterate_rows(k, &z, &mut b, &rows, 0..len, -1.0, 3, 0.0).unwrap().unwrap(), (sweeps, last));
             prop_assert_eq!(&a, &b);
             let mut c = x0.clone();
-            prop_assert_eq!(m.iterate_rows(k, &z, &mut c, &rows, 0..len, f32::INFINITY, 3).unwrap().unwrap().0, 1);
+            prop_assert_eq!(m.iterate_rows(k, &z, &mut c, &rows, 0..len, f32::INFINITY, 3, 0.0).unwrap().unwrap().0, 1);
             let mut x = x0.clone();
             let r = m.solve_rows(k, &z, &mut x, &rows, 0..len, &gains).unwrap().unwrap();
             assert_close(&x, &solve, &mag, &format!("{:?} solve_rows", k.isa()))?;
@@ -471,7 +471,7 @@ proptest! {
         }
         for k in Kernels::all_available() {
             let mut x = x0.clone();
-            let (sweeps, r) = m.iterate_groups(k, &z, &mut x, rows, -1.0, 1).unwrap().unwrap();
+            let (sweeps, r) = m.iterate_groups(k, &z, &mut x, rows, -1.0, 1, 0.0).unwrap().unwrap();
             prop_assert_eq!(sweeps, 1);
             assert_close(&x, &want, &mag, &format!("{:?} grouped sweep", k.isa()))?;
             prop_assert!((f64::from(r) - want_r).abs() <= 1e-4 * (1.0 + want_r), "{} vs {}", r, want_r);
@@ -479,18 +479,18 @@ proptest! {
             // resolution of the swept rows' states) or the cap.
             let (mut a, mut b) = (x0.clone(), x0.clone());
             let (mut last, mut sweeps) = (0.0, 0);
-            let mut test = Stop { tol: -1.0, cap: 3 }.running();
+            let mut test = Stop::new(-1.0, 3, 0.0).running();
             while sweeps < 3 {
-                last = m.iterate_groups(k, &z, &mut a, rows, -1.0, 1).unwrap().unwrap().1;
+                last = m.iterate_groups(k, &z, &mut a, rows, -1.0, 1, 0.0).unwrap().unwrap().1;
                 sweeps += 1;
                 if test.met(last, || rows.map_or_else(|| norm_inf(&a), |o| norm_inf_rows(&a, o))) {
                     break;
                 }
             }
-            prop_assert_eq!(m.iterate_groups(k, &z, &mut b, rows, -1.0, 3).unwrap().unwrap(), (sweeps, last));
+            prop_assert_eq!(m.iterate_groups(k, &z, &mut b, rows, -1.0, 3, 0.0).unwrap().unwrap(), (sweeps, last));
             prop_assert_eq!(&a, &b);
             let mut c = x0.clone();
-            prop_assert_eq!(m.iterate_groups(k, &z, &mut c, rows, f32::INFINITY, 3).unwrap().unwrap().0, 1);
+            prop_assert_eq!(m.iterate_groups(k, &z, &mut c, rows, f32::INFINITY, 3, 0.0).unwrap().unwrap().0, 1);
         }
     }
 }
@@ -507,21 +507,21 @@ fn grouped_sweeps_refuse_what_they_cannot_do() {
     )
     .unwrap();
     assert!(matches!(
-        csr.iterate_groups(k, &[0.0; 2], &mut [0.0; 2], Some(&[0, 2]), 0.0, 1),
+        csr.iterate_groups(k, &[0.0; 2], &mut [0.0; 2], Some(&[0, 2]), 0.0, 1, 0.0),
         Err(MatrixError::RowOutOfRange { row: 2, rows: 2 })
     ));
     assert!(csr
-        .iterate_groups(k, &[0.0; 3], &mut [0.0; 2], None, 0.0, 1)
+        .iterate_groups(k, &[0.0; 3], &mut [0.0; 2], None, 0.0, 1, 0.0)
         .is_err());
     let dense = MatRef::dense(2, 2, Values::F32(&[0.0; 4])).unwrap();
     assert_eq!(
-        dense.iterate_groups(k, &[0.0; 2], &mut [0.0; 2], None, 0.0, 1),
+        dense.iterate_groups(k, &[0.0; 2], &mut [0.0; 2], None, 0.0, 1, 0.0),
         Ok(None)
     );
     // x = relu(0.5 P x + 1) for the swap P: the fixed point is 2 in both units, reached to the tolerance.
     let mut x = [0.0; 2];
     let (sweeps, r) = csr
-        .iterate_groups(k, &[1.0; 2], &mut x, None, 1e-6, 100)
+        .iterate_groups(k, &[1.0; 2], &mut x, None, 1e-6, 100, 0.0)
         .unwrap()
         .unwrap();
     assert!(r <= 1e-6 && sweeps < 30, "{sweeps} {r}");
