@@ -15,10 +15,7 @@
 //! the roofline of `docs/BENCHMARKS.md` still counts the stored bytes. Not copied: `i8` matrices, and rows that store a column twice (the CSR product sums two products, a
 //! copy would have to sum the weights). Only the order of the sums differs from the CSR product.
 
-use super::{Indices, Kernels, MatRef, MatrixError, Storage, Values};
-
-/// The copy pays when `rows * cols <= DENSE_RATIO * nnz` (as for [`super::DenseCopy`]).
-const DENSE_RATIO: usize = 4;
+use super::{Indices, Kernels, MatRef, MatrixError, Storage};
 
 /// Largest copy, in padded weights (128 KiB of `f32`): the copy is for small matrices that stay in cache.
 const MAX_WEIGHTS: usize = 1 << 15;
@@ -58,11 +55,9 @@ impl DenseColumns {
             return None;
         };
         let size = rows.next_multiple_of(8).checked_mul(cols)?;
-        if size / 8 >= rows.saturating_mul(cols.div_ceil(8) + ROW_COST)
-            || m.stored() == 0
-            || matches!(values, Values::I8 { .. })
+        if !super::dense_copy::dense_enough(m)
+            || size / 8 >= rows.saturating_mul(cols.div_ceil(8) + ROW_COST)
             || size > MAX_WEIGHTS
-            || rows.checked_mul(cols)? > DENSE_RATIO.saturating_mul(m.stored())
         {
             return None;
         }
@@ -203,7 +198,9 @@ mod avx2 {
 mod tests {
     use proptest::prelude::*;
 
+    use super::super::dense_copy::DENSE_RATIO;
     use super::super::tests::Rng;
+    use super::super::Values;
     use super::*;
 
     proptest! {

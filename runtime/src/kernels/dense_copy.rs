@@ -18,7 +18,7 @@ use super::{Indices, MatRef, Storage, Values};
 
 /// The dense copy pays when `rows * cols <= DENSE_RATIO * nnz` (density at least a quarter: half the break-even
 /// density estimated above, for margin on other CPUs).
-const DENSE_RATIO: usize = 4;
+pub(super) const DENSE_RATIO: usize = 4;
 
 /// Largest copy, in weights (256 KiB of `f32`): the copy is for small matrices that stay in cache.
 const MAX_WEIGHTS: usize = 1 << 16;
@@ -63,6 +63,21 @@ fn scatter<W: Copy + Default, I: Copy + Into<u32>>(
     Some(out)
 }
 
+/// Whether a dense copy of `m` can pay at all, the policy of both dense copies ([`DenseCopy`] and
+/// [`super::dense_columns::DenseColumns`]): CSR storage of `f32`, `f16` or `bf16` weights (not `i8`, whose per-row
+/// scales the dense kernels do not take), not empty, and `rows * cols <= DENSE_RATIO * nnz`. Each copy adds its own
+/// size bound.
+pub(super) fn dense_enough(m: &MatRef) -> bool {
+    let Storage::Csr { values, .. } = *m.storage() else {
+        return false;
+    };
+    m.stored() > 0
+        && !matches!(values, Values::I8 { .. })
+        && m.rows()
+            .checked_mul(m.cols())
+            .is_some_and(|size| size <= DENSE_RATIO.saturating_mul(m.stored()))
+}
+
 impl DenseCopy {
     /// The copy of `m` when it pays: CSR storage of `f32`, `f16` or `bf16` weights, not empty, at least a quarter
     /// dense, at most [`MAX_WEIGHTS`] entries, no column stored twice in a row.
@@ -77,7 +92,7 @@ impl DenseCopy {
             return None;
         };
         let size = rows.checked_mul(cols)?;
-        if m.stored() == 0 || size > MAX_WEIGHTS || size > DENSE_RATIO.saturating_mul(m.stored()) {
+        if !dense_enough(m) || size > MAX_WEIGHTS {
             return None;
         }
         // Typed once: a `Values::get` per weight, with its out-of-line f16 conversion, took 4.8 us of the model's
