@@ -59,6 +59,10 @@ pub struct BlockStructure {
     /// The most levels of any exact run: its longest chain of rows that each read the previous one (rows of one
     /// level are independent and are evaluated one after the other, so the core overlaps them).
     pub levels: usize,
+    /// Whether the file stores its hidden units in evaluation order (dependencies first, each component
+    /// contiguous, exact runs by level: what `wolfpack compress` writes), so the plan was read off the stored
+    /// order in one pass instead of searched for (see [`crate::Model::evaluation_order`]).
+    pub in_stored_order: bool,
 }
 
 /// A stretch of [`Blocks::units`]: an exact run (one sweep) or one cyclic component (iterated).
@@ -257,6 +261,82 @@ fn tarjan<T: Copy + Into<u32>>(
     }
 }
 
+/// The largest strongly connected component [`stored_components`] checks; a larger one sends the plan to
+/// [`tarjan`].
+const STORED_BLOCK_MAX: usize = 32;
+
+/// The strongly connected components of `graph` read off its stored order, when that order already lists every
+/// component contiguously and after the components it depends on (the order `wolfpack compress` writes: see
+/// [`crate::Model::evaluation_order`]); `None` otherwise, and the caller runs [`tarjan`].
+///
+/// One pass over the rows: a block opened at row `s` closes at the first row `e` such that no row of `s..=e`
+/// reads a row after `e` (each row's last target is its largest: targets increase within a row, as the format
+/// requires of CSR column indices and [`nonzero_graph`] produces). Such a block only reads itself and earlier
+/// blocks, so the blocks are in dependency order; a block of several rows is accepted only when it is strongly
+/// connected (then no finer split exists: it is one component), checked on bit masks, which bounds it by
+/// [`STORED_BLOCK_MAX`] rows. Conversely, when the stored order lists the components contiguously in dependency
+/// order, every block closes at the end of a component and no earlier (a component split at `e` would need an
+/// edge from its part up to `e` into its part after `e`), so the answer is exactly the components.
+///
+/// Writes the end (exclusive) of each block to `ends` (at least `n` words) and returns how many there are.
+fn stored_components<T: Copy + Into<u32>>(graph: &Graph<T>, ends: &mut [u32]) -> Option<usize> {
+    let n = graph.start.len() - 1;
+    let (mut count, mut start, mut reach) = (0usize, 0usize, 0usize);
+    for i in 0..n {
+        if let Some(&last) = graph.edges(i).last() {
+            reach = reach.max(last.into() as usize);
+        }
+        if reach > i {
+            if i + 1 - start >= STORED_BLOCK_MAX {
+                return None;
+            }
+            continue;
+        }
+        if i > start && !strongly_connected(graph, start..i + 1) {
+            return None;
+        }
+        ends[count] = i as u32 + 1;
+        count += 1;
+        start = i + 1;
+    }
+    Some(count)
+}
+
+/// Whether the rows `block` (at most 32, reading nothing after the block) form one strongly connected
+/// component: every row is reached from the first and reaches it, by closure of the adjacency bit masks.
+fn strongly_connected<T: Copy + Into<u32>>(graph: &Graph<T>, block: Range<usize>) -> bool {
+    let m = block.len();
+    debug_assert!(m <= 32);
+    // `out[k]`: the rows of the block that row `block.start + k` reads; `into[k]`: the rows that read it.
+    let (mut out, mut into) = ([0u32; 32], [0u32; 32]);
+    for (k, i) in block.clone().enumerate() {
+        for &w in graph.edges(i) {
+            let w = w.into() as usize;
+            if w >= block.start {
+                out[k] |= 1 << (w - block.start);
+                into[w - block.start] |= 1 << k;
+            }
+        }
+    }
+    let all = if m == 32 { u32::MAX } else { (1u32 << m) - 1 };
+    let closure = |adjacent: &[u32; 32]| {
+        let mut seen = 1u32;
+        loop {
+            let mut next = seen;
+            for (k, &mask) in adjacent[..m].iter().enumerate() {
+                if seen >> k & 1 == 1 {
+                    next |= mask;
+                }
+            }
+            if next == seen {
+                return seen;
+            }
+            seen = next;
+        }
+    };
+    closure(&out) == all && closure(&into) == all
+}
+
 /// `A_ij` (dequantised; the sum if the row stores column `j` more than once).
 fn entry(a: &MatRef, i: usize, j: usize) -> f32 {
     match *a.storage() {
@@ -329,6 +409,10 @@ struct Builder<'w> {
     open: bool,
     base: u32,
     top: u32,
+    /// Whether the open run's units came in non-decreasing level (then its level sort is the identity).
+    in_level_order: bool,
+    /// The level of the open run's last unit.
+    last: u32,
     /// Scratch of the counting sort by level (`n + 1` counts; `n` units and `n` gains' bits).
     counts: &'w mut [u32],
     sorted: &'w mut [u32],
@@ -351,6 +435,8 @@ impl<'w> Builder<'w> {
             open: false,
             base: 0,
             top: 0,
+            in_level_order: true,
+            last: 0,
             counts,
             sorted: &mut sorted[..2 * n],
         }
@@ -391,9 +477,13 @@ impl<'w> Builder<'w> {
             self.open = true;
             self.base = base;
             self.top = 0;
+            self.in_level_order = true;
+            self.last = 0;
         }
         self.key[u] = base + level + 1;
         self.top = self.top.max(level);
+        self.in_level_order &= level >= self.last;
+        self.last = level;
         self.units.push(u as u32);
         self.gains.push(gain);
         if self_loop {
@@ -465,7 +555,7 @@ impl<'w> Builder<'w> {
         });
         let top = self.top as usize;
         self.summary.levels = self.summary.levels.max(top + 1);
-        if top == 0 {
+        if self.in_level_order {
             return;
         }
         // Levels are below the run's length, so `top + 2 <= n + 1` counts.
@@ -531,7 +621,22 @@ impl Blocks {
             let (search, build) = work.split_at_mut(5 * n);
             let mut plan = Builder::new(n, build);
             plan.summary.empty_rows = graph.start.windows(2).filter(|w| w[0] == w[1]).count();
-            tarjan(graph, search, |members| plan.component(a, graph, members));
+            if let Some(count) = stored_components(graph, search) {
+                plan.summary.in_stored_order = true;
+                let mut members = [0u32; STORED_BLOCK_MAX];
+                let mut start = 0u32;
+                for &end in &search[..count] {
+                    let block = &mut members[..(end - start) as usize];
+                    block.iter_mut().zip(start..).for_each(|(m, i)| *m = i);
+                    // Empty rows are not placed (as `tarjan` does not report them).
+                    if block.len() > 1 || !graph.edges(start as usize).is_empty() {
+                        plan.component(a, graph, block);
+                    }
+                    start = end;
+                }
+            } else {
+                tarjan(graph, search, |members| plan.component(a, graph, members));
+            }
             plan.finish(a)
         }
         match *a.storage() {
@@ -566,6 +671,16 @@ impl Blocks {
                 )
             }
         }
+    }
+
+    /// The `n` hidden units in evaluation order: the empty rows (ascending), then [`Blocks::units`] (see
+    /// [`crate::Model::evaluation_order`]).
+    pub(crate) fn evaluation_order(&self, n: usize) -> Vec<u32> {
+        let units = self.units.as_slice();
+        let mut placed = vec![false; n];
+        units.iter().for_each(|&u| placed[u as usize] = true);
+        let empty = (0..n as u32).filter(|&i| !placed[i as usize]);
+        empty.chain(units.iter().copied()).collect()
     }
 
     /// Solves `x = relu(A x + z)` for one vector (`z`, `x`: length `n`): `x = relu(z)` (exact for the empty rows,
@@ -1443,6 +1558,96 @@ mod tests {
         )
         .unwrap();
         assert_eq!(Blocks::new(&a).unwrap().summary.empty_rows, 2);
+    }
+
+    /// `dense` (n x n) renumbered by `order` (`order[k]` is the old index of new unit `k`): `P A P^T`.
+    fn renumbered(n: usize, dense: &[f32], order: &[u32]) -> Vec<f32> {
+        let mut out = vec![0.0; n * n];
+        for (i, &oi) in order.iter().enumerate() {
+            for (j, &oj) in order.iter().enumerate() {
+                out[i * n + j] = dense[oi as usize * n + oj as usize];
+            }
+        }
+        out
+    }
+
+    fn blocks_of(n: usize, dense: &[f32]) -> Blocks {
+        let (ptr, idx, val) = csr(n, dense);
+        let a = MatRef::csr(n, n, &ptr, Indices::U32(&idx), Values::F32(&val)).unwrap();
+        Blocks::new(&a).unwrap()
+    }
+
+    proptest! {
+        /// Renumbering the units in evaluation order gives the same plan, renumbered, read off the stored order;
+        /// renumbering again changes nothing.
+        #[test]
+        fn the_evaluation_order_is_read_back_without_a_search(n in 1usize..40, density in 0u32..6, seed in any::<u64>()) {
+            let mut s = seed | 1;
+            let dense: Vec<f32> = (0..n * n)
+                .map(|_| {
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    // Rows of L1 norm below 0.9 (a contraction, as the format requires), both signs.
+                    let v = ((s >> 20) % 7 + 1) as f32 / 7.0 * 0.9 / n as f32;
+                    if (s % 100) >= u64::from(density) * 4 { 0.0 } else if s >> 40 & 1 == 1 { v } else { -v }
+                })
+                .collect();
+            let before = blocks_of(n, &dense);
+            let order = before.evaluation_order(n);
+            let mut new_of = vec![0u32; n];
+            order.iter().enumerate().for_each(|(k, &o)| new_of[o as usize] = k as u32);
+            let moved = renumbered(n, &dense, &order);
+            check(n, &moved)?;
+            let after = blocks_of(n, &moved);
+            // Components of more than STORED_BLOCK_MAX units are searched for (`check` above holds either way).
+            prop_assert_eq!(after.summary.in_stored_order, before.summary.largest_block <= STORED_BLOCK_MAX);
+            if !after.summary.in_stored_order {
+                return Ok(());
+            }
+            prop_assert_eq!(
+                BlockStructure { in_stored_order: false, ..after.summary },
+                BlockStructure { in_stored_order: false, ..before.summary }
+            );
+            let renamed: Vec<u32> = before.units.as_slice().iter().map(|&u| new_of[u as usize]).collect();
+            prop_assert_eq!(after.units.as_slice(), &renamed[..]);
+            prop_assert_eq!(&after.segments, &before.segments);
+            let bits = |g: &[f32]| g.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(bits(&after.gains), bits(&before.gains));
+            prop_assert_eq!(bits(&after.small), bits(&before.small));
+            let identity: Vec<u32> = (0..n as u32).collect();
+            prop_assert_eq!(after.evaluation_order(n), identity);
+        }
+    }
+
+    #[test]
+    fn stored_orders_that_are_not_evaluation_orders_are_searched() {
+        // Row 0 reads row 1, which reads nothing: rows 0..2 close together but are not a cycle.
+        let b = blocks_of(2, &[0.0, 0.5, 0.0, 0.0]);
+        assert!(!b.summary.in_stored_order);
+        assert_eq!((b.summary.exact_rows, b.summary.cyclic_blocks), (1, 0));
+        check(2, &[0.0, 0.5, 0.0, 0.0]).unwrap();
+        // Rings of 32 and 33 units stored in order: one component, read off the stored order up to 32 units.
+        for n in [32, 33] {
+            let ring: Vec<f32> = (0..n * n)
+                .map(|k| if (k / n + 1) % n == k % n { 0.5 } else { 0.0 })
+                .collect();
+            let b = blocks_of(n, &ring);
+            assert_eq!(b.summary.in_stored_order, n <= STORED_BLOCK_MAX, "{n}");
+            assert_eq!((b.summary.cyclic_blocks, b.summary.largest_block), (1, n));
+            check(n, &ring).unwrap();
+        }
+        // A feed-forward chain stored in dependency order: read off; stored backwards: searched.
+        let n = 6;
+        let forward: Vec<f32> = (0..n * n)
+            .map(|k| if k / n == k % n + 1 { 0.5 } else { 0.0 })
+            .collect();
+        assert!(blocks_of(n, &forward).summary.in_stored_order);
+        let backward: Vec<f32> = (0..n * n)
+            .map(|k| if k % n == k / n + 1 { 0.5 } else { 0.0 })
+            .collect();
+        assert!(!blocks_of(n, &backward).summary.in_stored_order);
+        check(n, &backward).unwrap();
     }
 
     #[test]

@@ -246,6 +246,18 @@ impl<'a> Model<'a> {
         self.plan.blocks.as_ref().map(|b| b.summary)
     }
 
+    /// The hidden units in the order the plan evaluates them: the rows of `A` without a weight (ascending), then
+    /// the plan's units, dependencies first, each strongly connected component contiguous and each exact run by
+    /// level (see [`Model::blocks`]); `None` when there is no plan (`A` absent, empty or low-rank).
+    ///
+    /// A writer that renumbers the hidden units in this order, `x' = P x` with `P` the permutation (`A' = P A
+    /// P^T`, `B' = P B`, `b' = P b`, `C' = C P^T`: the same function), gives a file whose plan the runtime reads
+    /// off the stored order in one pass at load instead of searching for it ([`BlockStructure::in_stored_order`]);
+    /// `wolfpack compress` does.
+    pub fn evaluation_order(&self) -> Option<Vec<u32>> {
+        Some(self.plan.blocks.as_ref()?.evaluation_order(self.plan.n))
+    }
+
     /// The parsed file (matrices, biases, order), borrowed from the model.
     pub fn view(&self) -> &ModelView<'_> {
         &self.plan.view

@@ -38,6 +38,8 @@ struct BlocksReport {
     largest_component: usize,
     pairs: usize,
     levels: usize,
+    /// Whether the hidden units are stored in evaluation order (the plan is read off it at load).
+    in_stored_order: bool,
 }
 
 impl From<wolfpack_runtime::BlockStructure> for BlocksReport {
@@ -51,6 +53,7 @@ impl From<wolfpack_runtime::BlockStructure> for BlocksReport {
             largest_component: b.largest_block,
             pairs: b.pairs,
             levels: b.levels,
+            in_stored_order: b.in_stored_order,
         }
     }
 }
@@ -137,7 +140,7 @@ fn print_table(r: &Report) {
     if let Some(b) = &r.blocks {
         println!(
             "A's blocks  {} empty rows, {} rows exact in one sweep ({} levels), {} self-loops in closed form, \
-             {} cyclic components ({} rows, largest {}; {} pairs in closed form)",
+             {} cyclic components ({} rows, largest {}; {} pairs in closed form); {}",
             b.empty_rows,
             b.exact_rows,
             b.levels,
@@ -145,7 +148,12 @@ fn print_table(r: &Report) {
             b.cyclic_components,
             b.cyclic_rows,
             b.largest_component,
-            b.pairs
+            b.pairs,
+            if b.in_stored_order {
+                "units stored in evaluation order"
+            } else {
+                "units not stored in evaluation order (the plan is searched for at load)"
+            }
         );
     }
     println!();

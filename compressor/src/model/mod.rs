@@ -123,6 +123,30 @@ impl Params {
             .fold(0.0, f32::max)
     }
 
+    /// The same model with its hidden units renumbered, `x' = P x`: new unit `k` is old unit `order[k]`, so
+    /// `A' = P A P^T`, `B' = P B`, `b' = P b`, `C' = C P^T` (`D`, `c` unchanged). The fixed point is renumbered
+    /// with it and the outputs are the same function of the inputs (up to the rounding of sums taken in another
+    /// order). `order` must be a permutation of `0..h`.
+    pub fn renumbered(&self, order: &[u32]) -> Params {
+        let (h, p) = (self.h, self.p);
+        assert_eq!(order.len(), h, "a permutation of the hidden units");
+        let old = |k: usize| order[k] as usize;
+        let mut out = self.clone();
+        for i in 0..h {
+            for j in 0..h {
+                out.a[i * h + j] = self.a[old(i) * h + old(j)];
+            }
+            out.b[i * p..(i + 1) * p].copy_from_slice(&self.b[old(i) * p..(old(i) + 1) * p]);
+            out.bias_x[i] = self.bias_x[old(i)];
+        }
+        for r in 0..self.q {
+            for j in 0..h {
+                out.c[r * h + j] = self.c[r * h + old(j)];
+            }
+        }
+        out
+    }
+
     /// All parameters as one flat slice per tensor, in a fixed order (for optimisers and finite differences).
     pub fn tensors_mut(&mut self) -> [&mut Vec<f32>; 6] {
         [
@@ -173,5 +197,43 @@ impl Params {
             right as f64 / data.n.max(1) as f64,
             iters as f64 / batches.max(1) as f64,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renumbering_the_hidden_units_keeps_the_outputs_and_renumbers_the_state() {
+        let (p, h, q, m) = (4, 7, 3, 5);
+        let mut params = Params::zeros(p, h, q);
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f32 / (1u64 << 53) as f32 * 2.0 - 1.0
+        };
+        for t in params.tensors_mut() {
+            t.iter_mut().for_each(|v| *v = next());
+        }
+        // Rows of L1 norm at most 0.7: a contraction.
+        params.a.iter_mut().for_each(|v| *v *= 0.1);
+        let order = [3u32, 0, 6, 1, 5, 2, 4];
+        let moved = params.renumbered(&order);
+        let u: Vec<f32> = (0..m * p).map(|_| next()).collect();
+        let opts = SolveOptions::default();
+        let (before, after) = (params.forward(&u, m, &opts), moved.forward(&u, m, &opts));
+        for (a, b) in after.y.iter().zip(&before.y) {
+            assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+        for (k, &o) in order.iter().enumerate() {
+            assert_eq!(moved.bias_x[k], params.bias_x[o as usize]);
+            for e in 0..m {
+                let (a, b) = (after.x[e * h + k], before.x[e * h + o as usize]);
+                assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
+            }
+        }
     }
 }
