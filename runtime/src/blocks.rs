@@ -261,46 +261,9 @@ fn tarjan<T: Copy + Into<u32>>(
     }
 }
 
-/// The largest strongly connected component [`stored_components`] checks; a larger one sends the plan to
-/// [`tarjan`].
+/// The largest strongly connected component [`Blocks::in_stored_order`] reads off the stored order; a larger one
+/// sends the plan to [`tarjan`].
 const STORED_BLOCK_MAX: usize = 32;
-
-/// The strongly connected components of `graph` read off its stored order, when that order already lists every
-/// component contiguously and after the components it depends on (the order `wolfpack compress` writes: see
-/// [`crate::Model::evaluation_order`]); `None` otherwise, and the caller runs [`tarjan`].
-///
-/// One pass over the rows: a block opened at row `s` closes at the first row `e` such that no row of `s..=e`
-/// reads a row after `e` (each row's last target is its largest: targets increase within a row, as the format
-/// requires of CSR column indices and [`nonzero_graph`] produces). Such a block only reads itself and earlier
-/// blocks, so the blocks are in dependency order; a block of several rows is accepted only when it is strongly
-/// connected (then no finer split exists: it is one component), checked on bit masks, which bounds it by
-/// [`STORED_BLOCK_MAX`] rows. Conversely, when the stored order lists the components contiguously in dependency
-/// order, every block closes at the end of a component and no earlier (a component split at `e` would need an
-/// edge from its part up to `e` into its part after `e`), so the answer is exactly the components.
-///
-/// Writes the end (exclusive) of each block to `ends` (at least `n` words) and returns how many there are.
-fn stored_components<T: Copy + Into<u32>>(graph: &Graph<T>, ends: &mut [u32]) -> Option<usize> {
-    let n = graph.start.len() - 1;
-    let (mut count, mut start, mut reach) = (0usize, 0usize, 0usize);
-    for i in 0..n {
-        if let Some(&last) = graph.edges(i).last() {
-            reach = reach.max(last.into() as usize);
-        }
-        if reach > i {
-            if i + 1 - start >= STORED_BLOCK_MAX {
-                return None;
-            }
-            continue;
-        }
-        if i > start && !strongly_connected(graph, start..i + 1) {
-            return None;
-        }
-        ends[count] = i as u32 + 1;
-        count += 1;
-        start = i + 1;
-    }
-    Some(count)
-}
 
 /// Whether the rows `block` (at most 32, reading nothing after the block) form one strongly connected
 /// component: every row is reached from the first and reaches it, by closure of the adjacency bit masks.
@@ -353,9 +316,10 @@ fn entry(a: &MatRef, i: usize, j: usize) -> f32 {
     }
 }
 
-/// `A_ii`.
-fn diagonal(a: &MatRef, i: usize) -> f32 {
-    entry(a, i, i)
+/// The closed form's gain `1 / (1 - A_ii)` of a unit whose only cycle is its self-loop; `None` when it is not
+/// finite and positive (`|A_ii| <= kappa < 1` in a contraction; anything else is iterated).
+fn self_loop_gain(a: &MatRef, i: usize) -> Option<f32> {
+    Some(1.0 / (1.0 - entry(a, i, i))).filter(|g| g.is_finite() && *g > 0.0)
 }
 
 /// The fixed point of a 2-unit component `x_a = relu(b x_a + c x_b + r_a)`, `x_b = relu(d x_a + e x_b + r_b)`
@@ -442,6 +406,61 @@ impl<'w> Builder<'w> {
         }
     }
 
+    /// A builder for `n` units placed in an order already known to be a level order (no level keys, no sort:
+    /// [`Blocks::in_stored_order`]).
+    fn in_level_order(n: usize) -> Builder<'static> {
+        Builder {
+            units: Vec::with_capacity(n),
+            gains: Vec::with_capacity(n),
+            checked: Vec::with_capacity(n),
+            segments: Vec::with_capacity(16),
+            small: Vec::new(),
+            summary: BlockStructure::default(),
+            key: &mut [],
+            open: false,
+            base: 0,
+            top: 0,
+            in_level_order: true,
+            last: 0,
+            counts: &mut [],
+            sorted: &mut [],
+        }
+    }
+
+    /// Places row `u` as the next unit of the current exact run (opening one if needed), every unit it reads
+    /// other than itself being placed or an empty row, and the run in level order: `self_loop` says whether it
+    /// reads itself. A self-loop without a usable closed form is iterated instead.
+    fn exact_in_level_order<T: Copy + Into<u32>>(
+        &mut self,
+        a: &MatRef,
+        graph: &Graph<T>,
+        u: usize,
+        self_loop: bool,
+    ) {
+        let gain = match self_loop.then(|| self_loop_gain(a, u)) {
+            Some(Some(gain)) => gain,
+            Some(None) => return self.cyclic(a, graph, &[u as u32]),
+            None => 1.0,
+        };
+        if !self.open {
+            self.open = true;
+            self.base = self.units.len() as u32;
+        }
+        self.push_exact(u, gain, self_loop);
+    }
+
+    /// Appends an exact unit and counts it.
+    fn push_exact(&mut self, u: usize, gain: f32, self_loop: bool) {
+        self.units.push(u as u32);
+        self.gains.push(gain);
+        if self_loop {
+            self.summary.self_loops += 1;
+            self.checked.push(u as u32);
+        } else {
+            self.summary.exact_rows += 1;
+        }
+    }
+
     /// Places one strongly connected component, all of whose dependencies have been placed.
     fn component<T: Copy + Into<u32>>(&mut self, a: &MatRef, graph: &Graph<T>, members: &[u32]) {
         let &[u] = members else {
@@ -464,7 +483,7 @@ impl<'w> Builder<'w> {
         let level = highest.max(base) - base;
         // |A_ii| <= kappa < 1 for a contraction (a triangular A has no self-loop); anything else is iterated.
         let gain = if self_loop {
-            match Some(1.0 / (1.0 - diagonal(a, u))).filter(|g| g.is_finite() && *g > 0.0) {
+            match self_loop_gain(a, u) {
                 Some(gain) => gain,
                 None => return self.cyclic(a, graph, members),
             }
@@ -484,14 +503,7 @@ impl<'w> Builder<'w> {
         self.top = self.top.max(level);
         self.in_level_order &= level >= self.last;
         self.last = level;
-        self.units.push(u as u32);
-        self.gains.push(gain);
-        if self_loop {
-            self.summary.self_loops += 1;
-            self.checked.push(u as u32);
-        } else {
-            self.summary.exact_rows += 1;
-        }
+        self.push_exact(u, gain, self_loop);
     }
 
     /// A component iterated on its own (several units, or a self-loop without a usable closed form).
@@ -553,11 +565,10 @@ impl<'w> Builder<'w> {
             pair: None,
             small: None,
         });
-        let top = self.top as usize;
-        self.summary.levels = self.summary.levels.max(top + 1);
         if self.in_level_order {
             return;
         }
+        let top = self.top as usize;
         // Levels are below the run's length, so `top + 2 <= n + 1` counts.
         let counts = &mut self.counts[..top + 2];
         counts.fill(0);
@@ -615,29 +626,7 @@ impl Blocks {
             return None;
         }
         fn plan<T: Copy + Into<u32>>(a: &MatRef, graph: &Graph<T>) -> Option<Blocks> {
-            let n = a.rows();
-            // One allocation for every per-unit scratch array (they were a dozen, some grown by doubling).
-            let mut work = vec![0u32; WORK_PER_UNIT * n + 1];
-            let (search, build) = work.split_at_mut(5 * n);
-            let mut plan = Builder::new(n, build);
-            plan.summary.empty_rows = graph.start.windows(2).filter(|w| w[0] == w[1]).count();
-            if let Some(count) = stored_components(graph, search) {
-                plan.summary.in_stored_order = true;
-                let mut members = [0u32; STORED_BLOCK_MAX];
-                let mut start = 0u32;
-                for &end in &search[..count] {
-                    let block = &mut members[..(end - start) as usize];
-                    block.iter_mut().zip(start..).for_each(|(m, i)| *m = i);
-                    // Empty rows are not placed (as `tarjan` does not report them).
-                    if block.len() > 1 || !graph.edges(start as usize).is_empty() {
-                        plan.component(a, graph, block);
-                    }
-                    start = end;
-                }
-            } else {
-                tarjan(graph, search, |members| plan.component(a, graph, members));
-            }
-            plan.finish(a)
+            Blocks::in_stored_order(a, graph).or_else(|| Blocks::searched(a, graph))
         }
         match *a.storage() {
             Storage::Csr {
@@ -670,6 +659,103 @@ impl Blocks {
                     },
                 )
             }
+        }
+    }
+
+    /// The plan read off the stored order, when that order already lists every strongly connected component
+    /// contiguously and after the components it reads, each exact run in level order (the order `wolfpack
+    /// compress` writes: [`crate::Model::evaluation_order`]); `None` otherwise (the caller searches).
+    ///
+    /// One pass over the rows, no search: a block opened at row `s` closes at the first row `e` such that no row
+    /// of `s..=e` reads a row after `e` (a row's last target is its largest: targets increase within a row, as
+    /// the format requires of CSR column indices and [`nonzero_graph`] produces). Such a block reads only itself
+    /// and earlier blocks, so the blocks come in dependency order. A one-row block is an empty row, an exact unit
+    /// or a self-loop (its last target is itself); a block of several rows is accepted only when it is strongly
+    /// connected (then it is one component), checked on bit masks, which bounds it by [`STORED_BLOCK_MAX`] rows.
+    /// Conversely, when the stored order lists the components contiguously in dependency order, every block
+    /// closes at the end of a component and no earlier (a component split at `e` would need an edge from its
+    /// part up to `e` into its part after `e`), so the blocks are exactly the components. The level order of
+    /// the runs is taken as stored: it only decides how well the core overlaps rows, never what they compute.
+    fn in_stored_order<T: Copy + Into<u32>>(a: &MatRef, graph: &Graph<T>) -> Option<Blocks> {
+        let n = a.rows();
+        let mut plan = Builder::in_level_order(n);
+        let (mut start, mut reach) = (0usize, 0usize);
+        for i in 0..n {
+            let last = graph.edges(i).last().map(|&w| w.into() as usize);
+            reach = reach.max(last.unwrap_or(0));
+            if reach > i {
+                if i + 1 - start >= STORED_BLOCK_MAX {
+                    return None;
+                }
+                continue;
+            }
+            if i > start {
+                if !strongly_connected(graph, start..i + 1) {
+                    return None;
+                }
+                let mut members = [0u32; STORED_BLOCK_MAX];
+                let members = &mut members[..i + 1 - start];
+                members
+                    .iter_mut()
+                    .zip(start as u32..)
+                    .for_each(|(m, u)| *m = u);
+                plan.cyclic(a, graph, members);
+            } else if let Some(last) = last {
+                plan.exact_in_level_order(a, graph, i, last == i);
+            } else {
+                plan.summary.empty_rows += 1;
+            }
+            start = i + 1;
+        }
+        plan.summary.in_stored_order = true;
+        plan.finish(a)
+    }
+
+    /// The plan found by Tarjan's search of the graph, exact runs sorted by level.
+    fn searched<T: Copy + Into<u32>>(a: &MatRef, graph: &Graph<T>) -> Option<Blocks> {
+        let n = a.rows();
+        // One allocation for every per-unit scratch array (they were a dozen, some grown by doubling).
+        let mut work = vec![0u32; WORK_PER_UNIT * n + 1];
+        let (search, build) = work.split_at_mut(5 * n);
+        let mut plan = Builder::new(n, build);
+        plan.summary.empty_rows = graph.start.windows(2).filter(|w| w[0] == w[1]).count();
+        tarjan(graph, search, |members| plan.component(a, graph, members));
+        plan.finish(a)
+    }
+
+    /// The summary with [`BlockStructure::levels`] (not needed to solve, so counted on demand): in each exact
+    /// run, a unit's level is 1 + the highest level of the units of the same run it reads (0 when none).
+    pub(crate) fn summary(&self, a: &MatRef) -> BlockStructure {
+        let Some((start, targets)) = nonzero_graph(a) else {
+            return self.summary;
+        };
+        let graph = Graph {
+            start: &start,
+            targets: &targets,
+        };
+        // Per unit: 1 + the index of its exact run, and its level there.
+        let (mut run, mut level) = (vec![0u32; a.rows()], vec![0u32; a.rows()]);
+        let mut levels = 0;
+        let units = self.units.as_slice();
+        for (r, segment) in self.segments.iter().enumerate().filter(|(_, s)| !s.cyclic) {
+            let r = r as u32 + 1;
+            for &u in &units[segment.range.clone()] {
+                let u = u as usize;
+                let l = graph
+                    .edges(u)
+                    .iter()
+                    .map(|&w| w as usize)
+                    .filter(|&w| w != u && run[w] == r)
+                    .map(|w| level[w] + 1)
+                    .max()
+                    .unwrap_or(0);
+                (run[u], level[u]) = (r, l);
+                levels = levels.max(l as usize + 1);
+            }
+        }
+        BlockStructure {
+            levels,
+            ..self.summary
         }
     }
 
@@ -1537,6 +1623,11 @@ mod tests {
         assert_eq!(b.summary.empty_rows, 1);
         assert_eq!(b.segments.len(), 1);
         assert_eq!(b.units.as_slice(), &[1, 2, 3]);
+        // Units 1, 2, 3 read their predecessor in the same run: three levels, stored order or searched.
+        assert_eq!(plan_of(n, &chain).1.levels, 3);
+        let reversed = renumbered(n, &chain, &[3, 2, 1, 0]);
+        assert!(!blocks_of(n, &reversed).summary.in_stored_order);
+        assert_eq!(plan_of(n, &reversed).1.levels, 3);
         // One big cycle 0 -> 1 -> ... -> n-1 -> 0.
         let n = 50;
         let ring: Vec<f32> = (0..n * n)
@@ -1572,9 +1663,16 @@ mod tests {
     }
 
     fn blocks_of(n: usize, dense: &[f32]) -> Blocks {
+        plan_of(n, dense).0
+    }
+
+    /// The plan of `dense` and its summary with the levels counted.
+    fn plan_of(n: usize, dense: &[f32]) -> (Blocks, BlockStructure) {
         let (ptr, idx, val) = csr(n, dense);
         let a = MatRef::csr(n, n, &ptr, Indices::U32(&idx), Values::F32(&val)).unwrap();
-        Blocks::new(&a).unwrap()
+        let blocks = Blocks::new(&a).unwrap();
+        let summary = blocks.summary(&a);
+        (blocks, summary)
     }
 
     proptest! {
@@ -1593,21 +1691,21 @@ mod tests {
                     if (s % 100) >= u64::from(density) * 4 { 0.0 } else if s >> 40 & 1 == 1 { v } else { -v }
                 })
                 .collect();
-            let before = blocks_of(n, &dense);
+            let (before, before_summary) = plan_of(n, &dense);
             let order = before.evaluation_order(n);
             let mut new_of = vec![0u32; n];
             order.iter().enumerate().for_each(|(k, &o)| new_of[o as usize] = k as u32);
             let moved = renumbered(n, &dense, &order);
             check(n, &moved)?;
-            let after = blocks_of(n, &moved);
+            let (after, after_summary) = plan_of(n, &moved);
             // Components of more than STORED_BLOCK_MAX units are searched for (`check` above holds either way).
             prop_assert_eq!(after.summary.in_stored_order, before.summary.largest_block <= STORED_BLOCK_MAX);
             if !after.summary.in_stored_order {
                 return Ok(());
             }
             prop_assert_eq!(
-                BlockStructure { in_stored_order: false, ..after.summary },
-                BlockStructure { in_stored_order: false, ..before.summary }
+                BlockStructure { in_stored_order: false, ..after_summary },
+                BlockStructure { in_stored_order: false, ..before_summary }
             );
             let renamed: Vec<u32> = before.units.as_slice().iter().map(|&u| new_of[u as usize]).collect();
             prop_assert_eq!(after.units.as_slice(), &renamed[..]);

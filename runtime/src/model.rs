@@ -243,7 +243,8 @@ impl<'a> Model<'a> {
     /// The block-triangular structure of `A` found at load (strongly connected components of its sparsity graph;
     /// see `Method::Auto`), or `None` when `A` is absent, empty or low-rank.
     pub fn blocks(&self) -> Option<BlockStructure> {
-        self.plan.blocks.as_ref().map(|b| b.summary)
+        let (blocks, a) = (self.plan.blocks.as_ref()?, self.plan.a.as_ref()?);
+        Some(blocks.summary(a))
     }
 
     /// The hidden units in the order the plan evaluates them: the rows of `A` without a weight (ascending), then
