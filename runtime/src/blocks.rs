@@ -152,13 +152,15 @@ fn nonzero_graph(a: &MatRef) -> Option<(Vec<u32>, Vec<u32>)> {
     Some((start, targets))
 }
 
-/// Whether no stored weight is zero, in one pass that vectorises (read on the bits; for i8, a zero scale counts
-/// as a zero, even that of a row without weights: the answer may only err towards `false`).
+/// Whether no stored weight is zero, in one pass that vectorises (read on the bits, folded without an early exit,
+/// which would keep the loop scalar; for i8, a zero scale counts as a zero, even that of a row without weights:
+/// the answer may only err towards `false`).
 fn stores_no_zero(values: &Values) -> bool {
+    let half = |v: &[u16]| v.iter().fold(true, |ok, &x| ok & (x & 0x7fff != 0));
     match values {
         Values::F32(v) => !v.contains(&0.0),
-        Values::F16(v) => !v.iter().any(|x| x.to_bits() & 0x7fff == 0),
-        Values::Bf16(v) => !v.iter().any(|x| x.to_bits() & 0x7fff == 0),
+        Values::F16(v) => half(bytemuck::cast_slice(v)),
+        Values::Bf16(v) => half(bytemuck::cast_slice(v)),
         Values::I8 { q, scales } => !(q.contains(&0) || scales.contains(&0.0)),
     }
 }
@@ -1716,6 +1718,27 @@ mod tests {
             let identity: Vec<u32> = (0..n as u32).collect();
             prop_assert_eq!(after.evaluation_order(n), identity);
         }
+    }
+
+    #[test]
+    fn zeros_of_every_value_type_are_found() {
+        use half::{bf16, f16};
+        let h = |bits: &[u16]| bits.iter().map(|&b| f16::from_bits(b)).collect::<Vec<_>>();
+        // The smallest subnormal is not zero; +0 and -0 are, wherever they are.
+        assert!(stores_no_zero(&Values::F16(&h(&[0x0001, 0x3c00, 0x8001]))));
+        for zero in [0x0000, 0x8000] {
+            for at in 0..40 {
+                let mut bits = vec![0x3c00u16; 40];
+                bits[at] = zero;
+                assert!(
+                    !stores_no_zero(&Values::F16(&h(&bits))),
+                    "{zero:#x} at {at}"
+                );
+                let b: Vec<bf16> = bits.iter().map(|&x| bf16::from_bits(x)).collect();
+                assert!(!stores_no_zero(&Values::Bf16(&b)), "{zero:#x} at {at}");
+            }
+        }
+        assert!(!stores_no_zero(&Values::F32(&[1.0, -0.0])));
     }
 
     #[test]
