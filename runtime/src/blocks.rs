@@ -1242,9 +1242,7 @@ mod tests {
     /// reachability, every edge points to an empty row or to a unit evaluated no later (earlier outside its
     /// own cyclic component), and the summary counts add up.
     fn check(n: usize, dense: &[f32]) -> Result<(), TestCaseError> {
-        let (ptr, idx, val) = csr(n, dense);
-        let a = MatRef::csr(n, n, &ptr, Indices::U32(&idx), Values::F32(&val)).unwrap();
-        let blocks = Blocks::new(&a).unwrap();
+        let blocks = blocks_of(n, dense);
         let reach = reachability(n, dense);
         let units = blocks.units.as_slice();
         let empty = |i: usize| (0..n).all(|j| dense[i * n + j] == 0.0);
@@ -1619,9 +1617,7 @@ mod tests {
             .map(|k| if k / n == k % n + 1 { 0.5 } else { 0.0 })
             .collect();
         check(n, &chain).unwrap();
-        let (ptr, idx, val) = csr(n, &chain);
-        let a = MatRef::csr(n, n, &ptr, Indices::U32(&idx), Values::F32(&val)).unwrap();
-        let b = Blocks::new(&a).unwrap();
+        let b = blocks_of(n, &chain);
         assert_eq!(b.summary.empty_rows, 1);
         assert_eq!(b.segments.len(), 1);
         assert_eq!(b.units.as_slice(), &[1, 2, 3]);
@@ -1635,9 +1631,7 @@ mod tests {
         let ring: Vec<f32> = (0..n * n)
             .map(|k| if (k / n + 1) % n == k % n { 0.5 } else { 0.0 })
             .collect();
-        let (ptr, idx, val) = csr(n, &ring);
-        let a = MatRef::csr(n, n, &ptr, Indices::U32(&idx), Values::F32(&val)).unwrap();
-        let b = Blocks::new(&a).unwrap();
+        let b = blocks_of(n, &ring);
         assert_eq!(b.summary.largest_block, n);
         assert_eq!(b.summary.cyclic_blocks, 1);
         check(n, &ring).unwrap();

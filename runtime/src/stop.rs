@@ -22,7 +22,9 @@
 //! allows: the iteration ends in a cycle of one or two ulps (on the random 10,000-weight stand-in with raw 0-255
 //! images the update stalled at exactly 2^-16, `docs/BENCHMARKS.md`). In exact arithmetic the update of a
 //! max-norm contraction shrinks by `kappa` every sweep, so two sweeps without a new smallest update mean that
-//! rounding has taken over; the floor waits for that, so an iteration that still makes progress goes on to the
+//! rounding has taken over (for Picard and Gauss-Seidel sweeps; Anderson's extrapolated steps need not shrink
+//! monotonically even in exact arithmetic, so for them a stall is only a hint, but what the floor accepts is
+//! bounded the same way, below); the floor waits for that, so an iteration that still makes progress goes on to the
 //! tolerance as it did with the absolute test alone, and one that cycles stops two sweeps into its cycle. It is
 //! the relative part of the mixed test of numerical solvers (`atol + rtol |x|` in SciPy and SUNDIALS), set at
 //! the arithmetic's floor instead of a second user setting; `tol = 0` asks for "as close as `f32` allows".
