@@ -161,7 +161,7 @@ fn generated_cases() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ),
         (
             "metadata_json",
-            replace_in_meta("{\n  \"", "{\n  '"),
+            replace_in_meta("{\"", "{'"),
             "invalid JSON",
         ),
         (
@@ -185,12 +185,12 @@ fn generated_cases() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ),
         (
             "dims_mismatch",
-            replace_in_meta("\"hidden\": 8", "\"hidden\": 9"),
+            replace_in_meta("\"hidden\":8", "\"hidden\":9"),
             "metadata requires 9 x 9",
         ),
         (
             "bad_tolerance",
-            replace_in_meta("\"max_iterations\": 100", "\"max_iterations\":   0"),
+            replace_in_meta("\"max_iterations\":100", "\"max_iterations\":  0"),
             "max_iterations = 0",
         ),
         (

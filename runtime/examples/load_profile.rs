@@ -6,7 +6,8 @@
 //! Each time excludes dropping the result, as `wolfpack bench`'s `load_us` does. Rows: `open+map` (open, mmap
 //! with MAP_POPULATE, close: no validation), `open+read` (open, fstat, one read into an aligned buffer: the
 //! copying alternative, for comparison), `metadata` (the JSON of the metadata section alone, as the writer
-//! stores it), `parse` (the format crate's whole `ModelView::parse` of the bytes in memory), `from_bytes` (parse +
+//! writes it today), `stored-meta` (the same metadata as this file stores it: pretty JSON in files written before
+//! session 5), `parse` (the format crate's whole `ModelView::parse` of the bytes in memory), `from_bytes` (parse +
 //! the runtime's plan, bytes in memory) and `open` (everything). `from_bytes - parse` is the runtime's plan;
 //! `open - from_bytes` the system calls and page mapping. With `only-row`, only that row runs (for `perf record`).
 //! Each row also reports the heap allocations (and reallocations) of one call, counted by the global allocator.
@@ -73,6 +74,20 @@ fn median_us<T>(repeats: usize, mut f: impl FnMut() -> T) -> f64 {
     t[t.len() / 2]
 }
 
+/// The METADATA section's bytes as the file stores them (docs/FORMAT.md: `section_count` at byte 24, 32-byte
+/// entries from byte 64 of `kind, role, offset, length`; kind 1 is the metadata), for a file that parsed.
+fn stored_metadata(bytes: &[u8]) -> Option<&[u8]> {
+    let u32_at = |at: usize| Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
+    let u64_at = |at: usize| Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?));
+    (0..u32_at(24)? as usize)
+        .map(|k| 64 + 32 * k)
+        .find(|&e| u32_at(e) == Some(1))
+        .and_then(|e| {
+            let (at, len) = (u64_at(e + 8)? as usize, u64_at(e + 16)? as usize);
+            bytes.get(at..at.checked_add(len)?)
+        })
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args
@@ -82,6 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let only = args.next();
     let bytes = AlignedBytes::copy_from(&std::fs::read(&path)?);
     let json = ModelView::parse(&bytes)?.meta.to_json();
+    let stored = stored_metadata(&bytes).ok_or("no metadata section")?;
     let runs = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let row = |name: &str, us: f64, allocs: usize| {
         println!("{name:>12} {us:8.2} us {allocs:6} allocations")
@@ -110,6 +126,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if runs("metadata") {
         let f = || Metadata::from_json(&json).expect("it parsed before");
         row("metadata", median_us(repeats, f), allocations(f));
+    }
+    if runs("stored-meta") {
+        let f = || Metadata::from_json(stored).expect("it parsed before");
+        row("stored-meta", median_us(repeats, f), allocations(f));
     }
     if runs("parse") {
         let f = || ModelView::parse(&bytes).expect("it parsed before");
