@@ -193,7 +193,9 @@ impl<'a> Values<'a> {
                         .iter()
                         .fold(0.0f64, |s, &x| s + f64::from(value(x, i).abs()))
                 })
-                .fold(0.0, f64::max)
+                // Not `f64::max`, whose NaN handling (a select around `maxsd`) lengthened the chain from row to row.
+                // The same maximum: the running one starts at 0 and is never NaN, and a NaN sum is skipped by both.
+                .fold(0.0, |m, s| if s > m { s } else { m })
         }
         match self {
             Values::F32(v) => max_sum(v, rows, row, |x, _| x),
@@ -235,21 +237,75 @@ fn f16_magnitude(h: u16) -> f32 {
     f32::from_bits(u32::from(h & 0x7fff) << 13) * f32::from_bits((127 + 112) << 23)
 }
 
-/// Index of the first value whose exponent field (`mask`) is all ones, i.e. the first infinity or NaN. Blocks of 64
-/// values are tested with a branch-free fold (which vectorises) before the exact position is looked for.
-fn first_all_ones<T: Copy, B>(values: &[T], bits: impl Fn(T) -> B, mask: B) -> Option<usize>
+/// Index of the first value whose exponent field (`mask`) is all ones, i.e. the first infinity or NaN. The whole
+/// array is tested first with a branch-free fold ([`any_all_ones`], which vectorises: a valid model has none), and
+/// the exact position is looked for only when there is one.
+fn first_all_ones<T: Copy, B>(values: &[T], bits: impl Fn(T) -> B + Copy, mask: B) -> Option<usize>
 where
     B: Copy + PartialEq + core::ops::BitAnd<Output = B>,
 {
-    let special = |x: T| bits(x) & mask == mask;
-    let mut start = 0;
-    for block in values.chunks(64) {
-        if block.iter().fold(false, |any, &x| any | special(x)) {
-            return block.iter().position(|&x| special(x)).map(|k| start + k);
-        }
-        start += block.len();
+    if !any_all_ones(values, bits, mask) {
+        return None;
     }
-    None
+    values.iter().position(|&x| bits(x) & mask == mask)
+}
+
+/// Whether some value has an all-ones exponent field, with the widest vectors the CPU has: AVX-512BW (32 lanes of
+/// `u16`) or AVX2 (16) when detected at run time, the x86-64 baseline's SSE2 (8) otherwise, which is what the
+/// crate is compiled for (`first_non_finite` of m10000's 10,000 f16 weights: see docs/BENCHMARKS.md, session 5).
+fn any_all_ones<T: Copy, B>(values: &[T], bits: impl Fn(T) -> B + Copy, mask: B) -> bool
+where
+    B: Copy + PartialEq + core::ops::BitAnd<Output = B>,
+{
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512bw") {
+            // SAFETY: the CPU has AVX-512F and BW (BW implies F), the only requirement of the function.
+            return unsafe { any_all_ones_avx512(values, bits, mask) };
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, the only requirement of the function.
+            return unsafe { any_all_ones_avx2(values, bits, mask) };
+        }
+    }
+    any_all_ones_portable(values, bits, mask)
+}
+
+/// [`any_all_ones_portable`] compiled for AVX-512BW.
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX-512BW.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn any_all_ones_avx512<T: Copy, B>(values: &[T], bits: impl Fn(T) -> B, mask: B) -> bool
+where
+    B: Copy + PartialEq + core::ops::BitAnd<Output = B>,
+{
+    any_all_ones_portable(values, bits, mask)
+}
+
+/// [`any_all_ones_portable`] compiled for AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn any_all_ones_avx2<T: Copy, B>(values: &[T], bits: impl Fn(T) -> B, mask: B) -> bool
+where
+    B: Copy + PartialEq + core::ops::BitAnd<Output = B>,
+{
+    any_all_ones_portable(values, bits, mask)
+}
+
+/// The fold of [`any_all_ones`] in plain Rust, without an early exit so that it vectorises.
+#[inline(always)]
+fn any_all_ones_portable<T: Copy, B>(values: &[T], bits: impl Fn(T) -> B, mask: B) -> bool
+where
+    B: Copy + PartialEq + core::ops::BitAnd<Output = B>,
+{
+    values
+        .iter()
+        .fold(false, |any, &x| any | (bits(x) & mask == mask))
 }
 
 /// Column indices of a CSR matrix, borrowed in place.
@@ -317,6 +373,22 @@ mod tests {
             prop_assert_eq!(Values::F32(&f).first_non_finite().map(|(i, _)| i), naive_f);
         }
 
+        /// The largest row sum over rows of any lengths (empty ones included) equals the naive `f64::max` fold.
+        #[test]
+        fn max_row_abs_sum_takes_the_largest_row(
+            bits in proptest::collection::vec(any::<u16>(), 0..100),
+            cuts in proptest::collection::vec(0usize..100, 0..20),
+        ) {
+            let h: Vec<f16> = bits.iter().map(|&b| f16::from_bits(b)).filter(|x| x.is_finite()).collect();
+            let mut ends: Vec<usize> = cuts.iter().map(|&c| c.min(h.len())).chain([0, h.len()]).collect();
+            ends.sort_unstable();
+            let row = |i: usize| ends[i]..ends[i + 1];
+            let naive = (0..ends.len() - 1)
+                .map(|i| h[row(i)].iter().map(|x| f64::from(x.to_f32().abs())).sum::<f64>())
+                .fold(0.0, f64::max);
+            prop_assert_eq!(Values::F16(&h).max_row_abs_sum(ends.len() - 1, row).to_bits(), naive.to_bits());
+        }
+
         /// The inlined f16 widening and the zero test agree with the `half` crate on every finite value.
         #[test]
         fn magnitudes_and_zero_tests_match_the_conversion(bits in proptest::collection::vec(any::<u16>(), 0..100)) {
@@ -358,6 +430,43 @@ mod tests {
                 for (t, o) in out.iter().enumerate() {
                     let want = v.get(start + t, 1);
                     prop_assert!(o.to_bits() == want.to_bits() || (o.is_nan() && want.is_nan()), "{:?} at {}", v.value_type(), t);
+                }
+            }
+        }
+
+        /// Every build of the whole-array test the CPU can run agrees with the naive scan, for f16 and f32 bit
+        /// patterns, with specials anywhere (vector bodies and tails of every width).
+        #[test]
+        fn every_build_of_the_special_test_agrees(
+            len in 0usize..300,
+            at in proptest::collection::vec(0usize..300, 0..3),
+            special in any::<u16>(),
+        ) {
+            let mut h = vec![0x3c00u16; len];
+            let mut f = vec![1.0f32.to_bits(); len];
+            for &k in at.iter().filter(|&&k| k < len) {
+                h[k] = special | 0x7c00;
+                f[k] = u32::from(special) | 0x7f80_0000;
+            }
+            let naive_h = h.iter().any(|&x| x & 0x7c00 == 0x7c00);
+            let naive_f = f.iter().any(|&x| x & 0x7f80_0000 == 0x7f80_0000);
+            prop_assert_eq!(any_all_ones_portable(&h, |x| x, 0x7c00), naive_h);
+            prop_assert_eq!(any_all_ones_portable(&f, |x| x, 0x7f80_0000), naive_f);
+            prop_assert_eq!(any_all_ones(&h, |x| x, 0x7c00), naive_h);
+            prop_assert_eq!(any_all_ones(&f, |x| x, 0x7f80_0000), naive_f);
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::is_x86_feature_detected!("avx512bw") {
+                    // SAFETY: the features were just detected.
+                    prop_assert_eq!(unsafe { any_all_ones_avx512(&h, |x| x, 0x7c00) }, naive_h);
+                    // SAFETY: as above.
+                    prop_assert_eq!(unsafe { any_all_ones_avx512(&f, |x| x, 0x7f80_0000) }, naive_f);
+                }
+                if std::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the feature was just detected.
+                    prop_assert_eq!(unsafe { any_all_ones_avx2(&h, |x| x, 0x7c00) }, naive_h);
+                    // SAFETY: as above.
+                    prop_assert_eq!(unsafe { any_all_ones_avx2(&f, |x| x, 0x7f80_0000) }, naive_f);
                 }
             }
         }
