@@ -1,6 +1,6 @@
 //! Matrix records: the three storages (dense, CSR, low-rank), their byte layout, and their validating parser.
 
-use crate::layout::{align_up, MATRIX_HEADER_LEN, MAX_DIM};
+use crate::layout::{align_up, all_zero, MATRIX_HEADER_LEN, MAX_DIM};
 use crate::values::{Indices, ValueType, Values};
 use crate::{FormatError, Role};
 
@@ -347,7 +347,7 @@ pub(crate) fn parse_matrix(
             )))
         }
     };
-    if sec[3] != 0 || sec[16..64].iter().any(|&b| b != 0) {
+    if sec[3] != 0 || !all_zero(&sec[16..64]) {
         return Err(bad("reserved header bytes are not zero".into()));
     }
     let (r, c, count) = (u32_at(sec, 4), u32_at(sec, 8), u32_at(sec, 12));
@@ -390,7 +390,7 @@ pub(crate) fn parse_matrix(
     }
     let mut gap = MATRIX_HEADER_LEN;
     for &(off, len) in &layout.spans[..layout.count] {
-        if sec[gap as usize..off as usize].iter().any(|&b| b != 0) {
+        if !all_zero(&sec[gap as usize..off as usize]) {
             return Err(bad("padding between arrays is not zero".into()));
         }
         gap = off + len;

@@ -168,7 +168,7 @@ fn parse_table(bytes: &[u8]) -> Result<Sections<'_>, FormatError> {
             "section count {count} is outside 1..={MAX_SECTIONS}"
         )));
     }
-    if u32_at(bytes, 32) != 0 || bytes[36..64].iter().any(|&b| b != 0) {
+    if u32_at(bytes, 32) != 0 || !layout::all_zero(&bytes[36..64]) {
         return Err(FormatError::Header(
             "flags or reserved bytes are not zero".into(),
         ));
@@ -265,10 +265,7 @@ fn parse_table(bytes: &[u8]) -> Result<Sections<'_>, FormatError> {
     // Padding is specified as zero; checking it means no byte of the file escapes validation.
     let mut gap_start = table_end;
     for &(off, end, index) in &spans {
-        if bytes[gap_start as usize..off as usize]
-            .iter()
-            .any(|&b| b != 0)
-        {
+        if !layout::all_zero(&bytes[gap_start as usize..off as usize]) {
             return Err(FormatError::Section {
                 index,
                 what: section_name(entries[index].0, entries[index].1),
@@ -277,7 +274,7 @@ fn parse_table(bytes: &[u8]) -> Result<Sections<'_>, FormatError> {
         }
         gap_start = end;
     }
-    if bytes[gap_start as usize..].iter().any(|&b| b != 0) {
+    if !layout::all_zero(&bytes[gap_start as usize..]) {
         return Err(FormatError::Header(
             "bytes after the last section are not zero padding".into(),
         ));
