@@ -4,7 +4,7 @@
 use crate::layout::{self, align_up, kind, ENTRY_LEN, HEADER_LEN, MAX_METADATA_LEN, MAX_SECTIONS};
 use crate::matrix::{parse_matrix, MatrixView};
 use crate::wellposed::{analyse, Structure};
-use crate::{FormatError, Metadata, Role};
+use crate::{FormatError, Metadata, Role, Values};
 
 /// A parsed, fully validated model whose weights are borrowed from the file's bytes.
 #[derive(Debug, Clone)]
@@ -322,11 +322,12 @@ fn vector<'a>(
         });
     }
     let v: &[f32] = bytemuck::try_cast_slice(sec).map_err(|_| FormatError::Misaligned)?;
-    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+    // The matrices' check (one vectorised pass while nothing is special), not a scalar search.
+    if let Some((index, value)) = Values::F32(v).first_non_finite() {
         return Err(FormatError::NotFinite {
             what: what.to_string(),
-            index: i,
-            value: v[i],
+            index,
+            value,
         });
     }
     Ok(Some(v))
@@ -383,4 +384,37 @@ pub fn reseal(bytes: &mut [u8]) {
     let table_end = (HEADER_LEN as usize + ENTRY_LEN as usize * count).min(bytes.len());
     let crc = header_crc(&bytes[..table_end]);
     bytes[28..32].copy_from_slice(&crc.to_le_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bias vector is refused at its first infinity or NaN, at any position of the vectorised pass, with that
+    /// position and value; a finite one is returned as it is stored.
+    #[test]
+    fn bias_vectors_are_checked_finite_at_every_position() {
+        for len in [1usize, 7, 16, 33, 70] {
+            let ok: Vec<f32> = (0..len).map(|k| k as f32 - 3.5).collect();
+            let v = vector(Some(bytemuck::cast_slice(&ok)), "bias b", len).unwrap();
+            assert_eq!(v, Some(&ok[..]));
+            for at in 0..len {
+                for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                    let mut v = ok.clone();
+                    v[at] = bad;
+                    if at + 1 < len {
+                        v[len - 1] = f32::NAN;
+                    }
+                    match vector(Some(bytemuck::cast_slice(&v)), "bias b", len) {
+                        Err(FormatError::NotFinite { what, index, value }) => {
+                            assert_eq!((what.as_str(), index), ("bias b", at));
+                            assert_eq!(value.to_bits(), bad.to_bits());
+                        }
+                        other => panic!("{len} {at}: {other:?}"),
+                    }
+                }
+            }
+        }
+        assert!(vector(Some(&[0u8; 8]), "bias c", 3).is_err());
+    }
 }
