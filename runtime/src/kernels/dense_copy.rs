@@ -57,7 +57,15 @@ fn scatter<W: Copy + Default, I: Copy + Into<u32>>(
     for (row, ends) in out.chunks_exact_mut(cols.max(1)).zip(row_ptr.windows(2)) {
         let ks = ends[0] as usize..ends[1] as usize;
         let (idx, w) = (&idx[ks.clone()], &w[ks]);
-        for (&j, &v) in idx.iter().zip(w) {
+        // Eight weights a step: the loop's own counting and branch were a third of the copy.
+        let (idx8, w8) = (idx.chunks_exact(8), w.chunks_exact(8));
+        let (idx_tail, w_tail) = (idx8.remainder(), w8.remainder());
+        for (j, v) in idx8.zip(w8) {
+            for t in 0..8 {
+                row[j[t].into() as usize] = v[t];
+            }
+        }
+        for (&j, &v) in idx_tail.iter().zip(w_tail) {
             row[j.into() as usize] = v;
         }
         // A fold without early exit, so that it vectorises.
