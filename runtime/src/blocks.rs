@@ -59,9 +59,10 @@ pub struct BlockStructure {
     /// The most levels of any exact run: its longest chain of rows that each read the previous one (rows of one
     /// level are independent and are evaluated one after the other, so the core overlaps them).
     pub levels: usize,
-    /// Whether the file stores its hidden units in evaluation order (dependencies first, each component
-    /// contiguous, exact runs by level: what `wolfpack compress` writes), so the plan was read off the stored
-    /// order in one pass instead of searched for (see [`crate::Model::evaluation_order`]).
+    /// Whether the plan was read off the stored order in one pass instead of searched for: the file stores its
+    /// hidden units in a dependency order with every strongly connected component contiguous and of at most 32
+    /// units (what `wolfpack compress` writes, in evaluation order, exact runs by level: see
+    /// [`crate::Model::evaluation_order`]; the level order is taken as stored, not checked).
     pub in_stored_order: bool,
 }
 
@@ -277,6 +278,11 @@ fn strongly_connected<T: Copy + Into<u32>>(graph: &Graph<T>, block: Range<usize>
     for (k, i) in block.clone().enumerate() {
         for &w in graph.edges(i) {
             let w = w.into() as usize;
+            if w >= block.end {
+                // Only rows whose targets do not increase could get here (see `Blocks::in_stored_order`):
+                // refuse rather than shift out of range.
+                return false;
+            }
             if w >= block.start {
                 out[k] |= 1 << (w - block.start);
                 into[w - block.start] |= 1 << k;
@@ -390,6 +396,21 @@ impl<'w> Builder<'w> {
         let (key, rest) = work.split_at_mut(n);
         let (counts, sorted) = rest.split_at_mut(n + 1);
         key.fill(0);
+        Builder::with_scratch(n, key, counts, &mut sorted[..2 * n])
+    }
+
+    /// A builder for `n` units placed in an order already known to be a level order (no level keys, no sort:
+    /// [`Blocks::in_stored_order`]).
+    fn in_level_order(n: usize) -> Builder<'static> {
+        Builder::with_scratch(n, &mut [], &mut [], &mut [])
+    }
+
+    fn with_scratch(
+        n: usize,
+        key: &'w mut [u32],
+        counts: &'w mut [u32],
+        sorted: &'w mut [u32],
+    ) -> Builder<'w> {
         Builder {
             units: Vec::with_capacity(n),
             gains: Vec::with_capacity(n),
@@ -404,28 +425,7 @@ impl<'w> Builder<'w> {
             in_level_order: true,
             last: 0,
             counts,
-            sorted: &mut sorted[..2 * n],
-        }
-    }
-
-    /// A builder for `n` units placed in an order already known to be a level order (no level keys, no sort:
-    /// [`Blocks::in_stored_order`]).
-    fn in_level_order(n: usize) -> Builder<'static> {
-        Builder {
-            units: Vec::with_capacity(n),
-            gains: Vec::with_capacity(n),
-            checked: Vec::with_capacity(n),
-            segments: Vec::with_capacity(16),
-            small: Vec::new(),
-            summary: BlockStructure::default(),
-            key: &mut [],
-            open: false,
-            base: 0,
-            top: 0,
-            in_level_order: true,
-            last: 0,
-            counts: &mut [],
-            sorted: &mut [],
+            sorted,
         }
     }
 
@@ -683,7 +683,12 @@ impl Blocks {
         let mut plan = Builder::in_level_order(n);
         let (mut start, mut reach) = (0usize, 0usize);
         for i in 0..n {
-            let last = graph.edges(i).last().map(|&w| w.into() as usize);
+            let edges = graph.edges(i);
+            debug_assert!(
+                edges.windows(2).all(|t| t[0].into() < t[1].into()),
+                "targets increase within a row"
+            );
+            let last = edges.last().map(|&w| w.into() as usize);
             reach = reach.max(last.unwrap_or(0));
             if reach > i {
                 if i + 1 - start >= STORED_BLOCK_MAX {
@@ -1712,6 +1717,23 @@ mod tests {
             let identity: Vec<u32> = (0..n as u32).collect();
             prop_assert_eq!(after.evaluation_order(n), identity);
         }
+    }
+
+    #[test]
+    fn a_block_reading_past_its_end_is_not_strongly_connected() {
+        // Only rows whose targets do not increase could present one; the check refuses it, in range.
+        let (start, targets) = (vec![0u32, 2, 3], vec![1u32, 5, 0]);
+        let graph = Graph {
+            start: &start,
+            targets: &targets,
+        };
+        assert!(!strongly_connected(&graph, 0..2));
+        let targets = vec![0u32, 1, 0];
+        let graph = Graph {
+            start: &start,
+            targets: &targets,
+        };
+        assert!(strongly_connected(&graph, 0..2));
     }
 
     #[test]

@@ -150,9 +150,9 @@ fn print_table(r: &Report) {
             b.largest_component,
             b.pairs,
             if b.in_stored_order {
-                "units stored in evaluation order"
+                "plan read off the stored order at load"
             } else {
-                "units not stored in evaluation order (the plan is searched for at load)"
+                "plan searched for at load (units not stored in a dependency order with components of at most 32)"
             }
         );
     }
