@@ -128,16 +128,12 @@ mod tests {
     /// units in evaluation order (the runtime reads the plan off it) and computes the same outputs.
     #[test]
     fn files_store_the_hidden_units_in_evaluation_order() {
+        use rand::{Rng, SeedableRng};
         use wolfpack_runtime::{Model, Session};
         let (p, h, q) = (5, 12, 3);
         let mut params = Params::zeros(p, h, q);
-        let mut s = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 11) as f32 / (1u64 << 53) as f32 * 2.0 - 1.0
-        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.random_range(-1.0f32..1.0);
         // Row i reads i + 3 (a chain stored backwards), and 7 <-> 9, 2 -> 5 -> 2 are cycles, 4 has a self-loop.
         for (i, j) in [
             (0, 3),

@@ -202,19 +202,16 @@ impl Params {
 
 #[cfg(test)]
 mod tests {
+    use rand::{Rng, SeedableRng};
+
     use super::*;
 
     #[test]
     fn renumbering_the_hidden_units_keeps_the_outputs_and_renumbers_the_state() {
         let (p, h, q, m) = (4, 7, 3, 5);
         let mut params = Params::zeros(p, h, q);
-        let mut s = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 11) as f32 / (1u64 << 53) as f32 * 2.0 - 1.0
-        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x2545_f491_4f6c_dd1d);
+        let mut next = || rng.random_range(-1.0f32..1.0);
         for t in params.tensors_mut() {
             t.iter_mut().for_each(|v| *v = next());
         }
